@@ -1,0 +1,111 @@
+"""Pipeline configuration: `configs/default.yaml` loaded into frozen dataclasses.
+
+Each component receives only its own section. Unknown keys and out-of-range values raise
+`ConfigError` with the dotted key; CLI flags are applied with `dataclasses.replace`, so they
+pass through the same checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reid.config import from_mapping, load_yaml, require
+from reid.embedder import EmbedderConfig
+
+COCO_VEHICLES = (2, 3, 5, 7)  # car, motorcycle, bus, truck
+
+
+@dataclass(frozen=True)
+class InputConfig:
+    max_frames: int | None = None  # decode at most this many frames per camera (None = all)
+    stride: int = 1  # process every stride-th frame
+
+    def __post_init__(self) -> None:
+        require(self.max_frames is None or self.max_frames >= 1, "input.max_frames must be >= 1")
+        require(self.stride >= 1, "input.stride must be >= 1")
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    weights: str = "yolo11n.pt"  # model name (downloaded online), .pt/.onnx file or *_openvino_model dir
+    classes: tuple[int, ...] = COCO_VEHICLES
+    confidence: float = 0.25
+    nms_iou: float = 0.5
+    image_size: int = 640
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        require(0.0 <= self.confidence < 1.0, "detector.confidence must be in [0, 1)")
+        require(0.0 < self.nms_iou <= 1.0, "detector.nms_iou must be in (0, 1]")
+        require(self.image_size >= 32 and self.image_size % 32 == 0,
+                "detector.image_size must be a multiple of 32")
+        require(len(self.classes) > 0, "detector.classes must not be empty")
+
+
+@dataclass(frozen=True)
+class AppearanceConfig:
+    embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
+    embed_every: int = 1  # embed detections on every k-th processed frame; others match by motion
+    min_crop_px: int = 8  # crops smaller than this (either side) are not embedded
+
+    def __post_init__(self) -> None:
+        require(self.embed_every >= 1, "appearance.embed_every must be >= 1")
+        require(self.min_crop_px >= 1, "appearance.min_crop_px must be >= 1")
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    max_age: int = 30  # processed frames a confirmed track may go unmatched before deletion
+    n_init: int = 3  # consecutive hits before a track is confirmed
+    max_cosine_distance: float = 0.3  # appearance gate in the matching cascade
+    max_iou_distance: float = 0.7  # gate (1 - IoU) for the IoU stage
+    gating_chi2: float = 9.4877  # Mahalanobis gate: chi-square 0.95 quantile, 4 dof
+    gallery_size: int = 50  # appearance features kept per track
+
+    def __post_init__(self) -> None:
+        require(self.max_age >= 1, "tracker.max_age must be >= 1")
+        require(self.n_init >= 1, "tracker.n_init must be >= 1")
+        require(0 < self.max_cosine_distance <= 2, "tracker.max_cosine_distance must be in (0, 2]")
+        require(0 < self.max_iou_distance <= 1, "tracker.max_iou_distance must be in (0, 1]")
+        require(self.gating_chi2 > 0, "tracker.gating_chi2 must be > 0")
+        require(self.gallery_size >= 1, "tracker.gallery_size must be >= 1")
+
+
+@dataclass(frozen=True)
+class MatchingConfig:
+    min_similarity: float = 0.6  # cosine similarity needed for a cross-camera edge
+    max_transition_s: float = 120.0  # largest plausible gap between leaving one camera and entering another
+    min_tracklet_frames: int = 5  # shorter tracklets keep their own global id and are not matched
+    topology: Path | None = None  # optional YAML of per-camera-pair transition windows
+
+    def __post_init__(self) -> None:
+        require(-1 <= self.min_similarity <= 1, "matching.min_similarity must be in [-1, 1]")
+        require(self.max_transition_s >= 0, "matching.max_transition_s must be >= 0")
+        require(self.min_tracklet_frames >= 1, "matching.min_tracklet_frames must be >= 1")
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    save_video: bool = False  # write annotated videos (slow: re-encodes every frame)
+    gallery: bool = True  # write gallery.png (one crop per camera per global id)
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    input: InputConfig = field(default_factory=InputConfig)
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    matching: MatchingConfig = field(default_factory=MatchingConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
+
+
+def load_config(path: str | Path | None = None) -> PipelineConfig:
+    """Load a pipeline config; None gives the dataclass defaults (equal to default.yaml)."""
+    if path is None:
+        return from_mapping(PipelineConfig, {})
+    return load_yaml(PipelineConfig, path)
