@@ -1,0 +1,135 @@
+"""What a person would rather look at than read: annotated videos and an identity gallery.
+
+Reads finished results (cameras, tracklets, global ids) and re-decodes the videos; it returns
+nothing to the pipeline.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from mcvrt.appearance import crop
+from mcvrt.export import atomic_write
+from mcvrt.types import Camera, Tracklet
+
+CELL = 112  # gallery cell size in pixels
+MAX_GALLERY_ROWS = 60
+
+
+def color_for(global_id: int) -> tuple[int, int, int]:
+    """A stable, distinct BGR colour per identity (golden-ratio hue steps)."""
+    hue = int((global_id * 0.618033988749895 % 1.0) * 179)
+    hsv = np.uint8([[[hue, 200, 255]]])
+    return tuple(int(v) for v in cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0])
+
+
+def _boxes_by_frame(tracklets: Sequence[Tracklet], global_ids: dict) -> dict[int, list]:
+    """frame index -> [(xyxy, track_id, global_id)] for one camera's tracklets."""
+    rows: dict[int, list] = defaultdict(list)
+    for t in tracklets:
+        for frame, box in zip(t.frames, t.xyxy):
+            rows[int(frame)].append((box, t.track_id, global_ids[t.key]))
+    return rows
+
+
+def _frames(camera: Camera, wanted: set[int]) -> dict[int, np.ndarray]:
+    """Decode `camera` once, keeping only the frame indices in `wanted`."""
+    kept: dict[int, np.ndarray] = {}
+    cap = cv2.VideoCapture(str(camera.path))
+    index, last = 0, max(wanted, default=-1)
+    while index <= last and cap.grab():
+        if index in wanted:
+            kept[index] = cap.retrieve()[1]
+        index += 1
+    cap.release()
+    return kept
+
+
+def write_gallery(
+    path: Path, cameras: Sequence[Camera], tracklets: Sequence[Tracklet], global_ids: dict
+) -> Path:
+    """One row per identity (multi-camera ones first), one best-quality crop per camera."""
+    best: dict[tuple[int, str], tuple[float, int, np.ndarray]] = {}
+    for t in tracklets:
+        area = (t.xyxy[:, 2] - t.xyxy[:, 0]) * (t.xyxy[:, 3] - t.xyxy[:, 1])
+        quality = t.confidence * np.sqrt(np.maximum(area, 0))
+        i = int(np.argmax(quality))
+        key = (global_ids[t.key], t.camera_id)
+        if key not in best or quality[i] > best[key][0]:
+            best[key] = (float(quality[i]), int(t.frames[i]), t.xyxy[i])
+    cams_of: dict[int, set[str]] = defaultdict(set)
+    for gid, cam in best:
+        cams_of[gid].add(cam)
+    order = sorted(cams_of, key=lambda g: (-len(cams_of[g]), g))[:MAX_GALLERY_ROWS]
+    canvas = np.full((max(len(order), 1) * CELL, (len(cameras) + 1) * CELL, 3), 255, np.uint8)
+    for col, camera in enumerate(cameras, start=1):
+        cv2.putText(canvas, camera.id[:14], (col * CELL + 2, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 0, 0), 1)
+        wanted = {g: best[(g, camera.id)] for g in order if (g, camera.id) in best}
+        images = _frames(camera, {frame for _, frame, _ in wanted.values()})
+        for gid, (_, frame, box) in wanted.items():
+            _paste(canvas, order.index(gid), col, crop(images[frame], box))
+    for row, gid in enumerate(order):
+        cv2.putText(canvas, f"id {gid}", (4, row * CELL + CELL // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.5, color_for(gid), 2)
+    ok, data = cv2.imencode(".png", canvas)
+    with atomic_write(path, mode="wb") as f:
+        f.write(data.tobytes())
+    return path
+
+
+def _paste(canvas: np.ndarray, row: int, col: int, image: np.ndarray) -> None:
+    """Letterbox `image` into gallery cell (row, col), below the header line."""
+    if image.size == 0:
+        return
+    inner = CELL - 16
+    scale = inner / max(image.shape[:2])
+    h, w = max(int(image.shape[0] * scale), 1), max(int(image.shape[1] * scale), 1)
+    y, x = row * CELL + 14 + (inner - h) // 2, col * CELL + (CELL - w) // 2
+    canvas[y : y + h, x : x + w] = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+
+
+def write_videos(
+    out_dir: Path, cameras: Sequence[Camera], tracklets: Sequence[Tracklet], global_ids: dict
+) -> list[Path]:
+    """Per camera, an MP4 of the processed frames with box, track id and global id drawn."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for camera in cameras:
+        rows = _boxes_by_frame([t for t in tracklets if t.camera_id == camera.id], global_ids)
+        path = out_dir / f"{camera.id}.mp4"
+        fd, tmp = tempfile.mkstemp(dir=out_dir, suffix=".mp4")  # writer needs a video suffix
+        os.close(fd)
+        try:
+            _write_video(Path(tmp), camera, rows)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        written.append(path)
+    return written
+
+
+def _write_video(path: Path, camera: Camera, rows: dict[int, list]) -> None:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), camera.fps, camera.size_wh)
+    cap = cv2.VideoCapture(str(camera.path))
+    index = 0
+    while index < camera.frame_count:
+        ok, image = cap.read()
+        if not ok:
+            break
+        for box, track_id, gid in rows.get(index, []):
+            x1, y1, x2, y2 = (int(v) for v in box)
+            cv2.rectangle(image, (x1, y1), (x2, y2), color_for(gid), 2)
+            cv2.putText(image, f"G{gid} t{track_id}", (x1, max(y1 - 4, 10)),
+                        cv2.FONT_HERSHEY_SIMPLEX, 0.45, color_for(gid), 2)
+        cv2.putText(image, f"{camera.id} #{index}", (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 2)
+        writer.write(image)
+        index += 1
+    cap.release()
+    writer.release()
