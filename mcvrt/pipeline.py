@@ -20,7 +20,7 @@ from mcvrt.appearance import Embed, embed_detections, load_embed
 from mcvrt.config import PipelineConfig
 from mcvrt.errors import InputError
 from mcvrt.export import (
-    camera_numbers,
+    number_cameras,
     write_aicity,
     write_json,
     write_mot,
@@ -148,7 +148,7 @@ def write_outputs(
     out_dir: Path,
 ) -> list[Path]:
     """Write CSVs, graph.json and the optional visual outputs; returns the paths written."""
-    numbers = camera_numbers([c.id for c in cameras])
+    numbers = number_cameras([c.id for c in cameras])
     outputs = [out_dir / "tracks.csv", out_dir / "multicamera.txt", out_dir / "graph.json"]
     write_tracks_csv(outputs[0], tracklets, global_ids)
     write_aicity(outputs[1], tracklets, global_ids, numbers)
@@ -170,7 +170,7 @@ def write_outputs(
 
 def summary_dict(result: RunResult) -> dict:
     """The JSON summary: cameras (name -> AI-City integer id), counts and timings."""
-    numbers = camera_numbers([c.id for c in result.cameras])
+    numbers = number_cameras([c.id for c in result.cameras])
     per_camera = defaultdict(int)
     for t in result.tracklets:
         per_camera[t.camera_id] += 1

@@ -1,0 +1,94 @@
+"""Bad input: one line on stderr, exit code 2, no traceback, nothing half-written."""
+
+from pathlib import Path
+
+import pytest
+
+from mcvrt.cli import main
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str]:
+    code = main(["run", *argv])
+    err = capsys.readouterr().err
+    return code, err
+
+
+def assert_one_line(err: str, fragment: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("mcvrt: error: ") and fragment in lines[0], lines[0]
+
+
+def test_missing_video(capsys, tmp_path: Path):
+    code, err = run_cli(capsys, "--videos", str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "o"))
+    assert code == 2
+    assert_one_line(err, "video not found")
+
+
+def test_video_that_decodes_nothing(capsys, tmp_path: Path):
+    bad = tmp_path / "cam.mp4"
+    bad.write_bytes(b"\x00" * 1000)
+    code, err = run_cli(capsys, "--videos", str(bad), "--out", str(tmp_path / "o"))
+    assert code == 2
+    assert_one_line(err, "cannot read video")
+
+
+def test_duplicate_camera_ids(capsys, synthetic_videos, tmp_path: Path):
+    a, b = synthetic_videos(2)
+    code, err = run_cli(capsys, "--videos", str(a), str(b), "--camera-ids", "x", "x",
+                        "--out", str(tmp_path / "o"))
+    assert code == 2
+    assert_one_line(err, "'x' appears twice")
+
+
+def test_camera_count_mismatch(capsys, synthetic_videos, tmp_path: Path):
+    a, b = synthetic_videos(2)
+    code, err = run_cli(capsys, "--videos", str(a), str(b), "--time-offsets", "1.5",
+                        "--out", str(tmp_path / "o"))
+    assert code == 2
+    assert_one_line(err, "--time-offsets has 1 values for 2 videos")
+
+
+def test_unknown_config_key_suggests_the_right_one(capsys, synthetic_videos, tmp_path: Path):
+    (a,) = synthetic_videos(1)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("matching:\n  min_similarty: 0.5\n")
+    code, err = run_cli(capsys, "--videos", str(a), "--config", str(cfg), "--out", str(tmp_path / "o"))
+    assert code == 2
+    assert_one_line(err, "unknown key 'matching.min_similarty' (did you mean 'min_similarity'?)")
+
+
+def test_unwritable_output_folder(capsys, synthetic_videos, tmp_path: Path):
+    (a,) = synthetic_videos(1)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, err = run_cli(capsys, "--videos", str(a), "--out", str(blocker / "out"))
+    assert code == 2
+    assert_one_line(err, "cannot write to output folder")
+
+
+@pytest.mark.parametrize(
+    "weights, fragment",
+    [("corrupt.pt", "cannot load detector"), ("nowhere/x.onnx", "detector weights not found"),
+     ("plain_dir", "must be an *_openvino_model export")],
+    ids=["corrupt-file", "missing-file", "wrong-folder"],
+)
+def test_unusable_detector_weights(capsys, synthetic_videos, tmp_path: Path, weights: str, fragment: str):
+    (a,) = synthetic_videos(1)
+    (tmp_path / "corrupt.pt").write_bytes(b"PK\x03\x04 truncated")
+    (tmp_path / "plain_dir").mkdir()
+    path = weights if weights.startswith("nowhere") else str(tmp_path / weights)
+    code, err = run_cli(capsys, "--videos", str(a), "--detector", path, "--out", str(tmp_path / "o"))
+    assert code == 2
+    assert_one_line(err, fragment)
+    assert not (tmp_path / "o" / "tracks.csv").exists()
+
+
+def test_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--videos", "--camera-ids", "--time-offsets", "--detector", "--reid", "--max-frames",
+                   "--stride", "--save-video", "MCVRT_DETECTOR"):
+        assert option in out
