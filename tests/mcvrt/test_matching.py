@@ -1,0 +1,264 @@
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mcvrt.config import MatchingConfig
+from mcvrt.errors import InputError
+from mcvrt.matching import (
+    build_graph,
+    compatible,
+    graph_to_dict,
+    load_topology,
+    match_tracklets,
+    time_gap,
+)
+from mcvrt.types import Tracklet
+
+Factory = Callable[..., Tracklet]
+CFG = MatchingConfig()  # min_similarity 0.6, max_transition_s 120, min_tracklet_frames 5
+
+
+def planted(make: Factory, vehicles: int = 6, seed: int = 0) -> list[Tracklet]:
+    """Each vehicle crosses c1, then c2 20 s later, then c3 40 s later; noisy embeddings.
+
+    In every camera consecutive vehicles overlap in time (vehicle v is seen 5v .. 5v+8 s).
+    The track id in each camera is v + 1 in c1, v + 11 in c2 and v + 21 in c3.
+    """
+    rng = np.random.default_rng(seed)
+    identities = rng.normal(size=(vehicles, 32))
+    tracklets = []
+    for v, (camera, delay) in itertools.product(range(vehicles), [("c1", 0), ("c2", 20),
+                                                                   ("c3", 40)]):
+        start = (5 * v + delay) * 10  # frames at 10 fps
+        noisy = identities[v] / np.linalg.norm(identities[v]) + rng.normal(scale=0.05, size=32)
+        tracklets.append(make(camera, v + 1 + int(camera[1:]) * 10 - 10,
+                              range(start, start + 81), noisy))
+    return tracklets
+
+
+def test_planted_identities_across_three_cameras_are_recovered(tracklet_factory: Factory):
+    global_ids, graph = match_tracklets(planted(tracklet_factory), CFG)
+    assert global_ids == {
+        (camera, v + offset): v + 1
+        for v in range(6) for camera, offset in [("c1", 1), ("c2", 11), ("c3", 21)]
+    }
+    merged = [(u, v) for u, v, m in graph.edges(data="merged") if m]
+    assert len(merged) == 12  # two merges per vehicle
+    assert all(graph.nodes[key]["global_id"] == gid for key, gid in global_ids.items())
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_result_does_not_depend_on_input_order(tracklet_factory: Factory, seed: int) -> None:
+    tracklets = planted(tracklet_factory)
+    expected_ids, expected_graph = match_tracklets(tracklets, CFG)
+    shuffled = tracklets[:]
+    random.Random(seed).shuffle(shuffled)
+    ids, graph = match_tracklets(shuffled, CFG)
+    assert ids == expected_ids
+    assert graph_to_dict(graph) == graph_to_dict(expected_graph)
+
+
+def test_same_camera_overlapping_never_merged(tracklet_factory: Factory) -> None:
+    tracklets = [
+        tracklet_factory("c1", 1, range(0, 20)),  # 0.0 - 1.9 s
+        tracklet_factory("c1", 2, range(5, 25)),  # 0.5 - 2.4 s, same look, same time
+        tracklet_factory("c2", 1, range(40, 60)),
+    ]
+    global_ids, graph = match_tracklets(tracklets, CFG)
+    # both c1 tracklets have an equal edge to c2/1; the tie goes to the smaller key
+    assert global_ids == {("c1", 1): 1, ("c2", 1): 1, ("c1", 2): 2}
+    assert graph.edges[("c1", 1), ("c2", 1)]["merged"] is True
+    assert graph.edges[("c1", 2), ("c2", 1)]["merged"] is False
+
+
+def test_same_camera_may_see_a_vehicle_again_later(tracklet_factory: Factory) -> None:
+    tracklets = [
+        tracklet_factory("c1", 1, range(0, 20)),
+        tracklet_factory("c2", 1, range(40, 60)),
+        tracklet_factory("c1", 2, range(100, 120)),
+    ]
+    global_ids, _ = match_tracklets(tracklets, CFG)
+    assert global_ids == {("c1", 1): 1, ("c2", 1): 1, ("c1", 2): 1}
+
+
+def test_chaining_through_a_shared_neighbour_is_prevented_by_cannot_link(
+    tracklet_factory: Factory,
+) -> None:
+    tracklets = [
+        tracklet_factory("c1", 1, range(0, 20), (1.0, 0.0)),
+        tracklet_factory("c2", 1, range(10, 30), (1.0, 1.0)),  # 0.707 to both c1 tracklets
+        tracklet_factory("c1", 2, range(10, 30), (0.0, 1.0)),  # overlaps c1/1
+    ]
+    global_ids, graph = match_tracklets(tracklets, CFG)
+    assert graph.number_of_edges() == 2
+    assert global_ids == {("c1", 1): 1, ("c2", 1): 1, ("c1", 2): 2}
+
+
+def test_chaining_is_prevented_by_average_linkage(tracklet_factory: Factory) -> None:
+    theta = np.arccos(0.8)
+    tracklets = [  # a . b = 0.8, b . c = 0.75, a . c = cos(theta + arccos 0.75) = 0.2
+        tracklet_factory("c1", 1, range(0, 20), (1.0, 0.0)),
+        tracklet_factory("c2", 1, range(30, 50), (np.cos(theta), np.sin(theta))),
+        tracklet_factory("c3", 1, range(60, 80), (np.cos(theta + np.arccos(0.75)),
+                                                  np.sin(theta + np.arccos(0.75)))),
+    ]
+    global_ids, graph = match_tracklets(tracklets, CFG)
+    assert sorted(graph.edges) == [(("c1", 1), ("c2", 1)), (("c2", 1), ("c3", 1))]
+    # merging {a, b} with c: mean(0.2, 0.75) = 0.475 < 0.6
+    assert global_ids == {("c1", 1): 1, ("c2", 1): 1, ("c3", 1): 2}
+    loose, _ = match_tracklets(tracklets, MatchingConfig(min_similarity=0.45))
+    assert set(loose.values()) == {1}
+
+
+def test_pairs_beyond_max_transition_are_never_linked(tracklet_factory: Factory) -> None:
+    cfg = MatchingConfig(max_transition_s=10.0)
+    tracklets = [
+        tracklet_factory("c1", 1, range(0, 20)),  # ends 1.9 s
+        tracklet_factory("c2", 1, range(130, 150)),  # starts 13.0 s: gap 11.1 s (10.1 s to c3)
+        tracklet_factory("c3", 1, range(10, 30)),  # overlaps c1/1: fields of view overlap
+    ]
+    global_ids, graph = match_tracklets(tracklets, cfg)
+    assert sorted(graph.edges) == [(("c1", 1), ("c3", 1))]
+    assert graph.edges[("c1", 1), ("c3", 1)]["time_gap_s"] == pytest.approx(-0.9)
+    assert global_ids == {("c1", 1): 1, ("c3", 1): 1, ("c2", 1): 2}
+
+
+def write_topology(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "topology.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_topology_windows_decide_which_pairs_link(tracklet_factory: Factory, tmp_path) -> None:
+    topology = write_topology(tmp_path, "pairs:\n  - {cameras: [c2, c1], min_s: 5, max_s: 300}\n")
+    tracklets = [
+        tracklet_factory("c1", 1, range(0, 20)),  # ends 1.9 s
+        tracklet_factory("c2", 1, range(30, 50)),  # gap 1.1 s: too soon
+        tracklet_factory("c2", 2, range(2000, 2020)),  # gap 198.1 s: beyond 120 s, in window
+        tracklet_factory("c3", 1, range(100, 120)),  # c1-c3 not listed
+    ]
+    global_ids, graph = match_tracklets(tracklets, MatchingConfig(topology=topology))
+    assert sorted(graph.edges) == [(("c1", 1), ("c2", 2))]
+    assert global_ids == {("c1", 1): 1, ("c2", 2): 1, ("c2", 1): 2, ("c3", 1): 3}
+
+
+@pytest.mark.parametrize(
+    "frames_b, camera_b, windows, expected",
+    [
+        (range(100, 110), "c2", None, True),  # gap 8.1 s
+        (range(1300, 1310), "c2", None, False),  # gap 128.1 s
+        (range(5, 15), "c1", None, False),  # same camera
+        (range(5, 15), "c2", {("c1", "c2"): (-5.0, 0.0)}, True),  # overlap -0.4 s in window
+        (range(100, 110), "c2", {("c1", "c2"): (-5.0, 0.0)}, False),
+        (range(100, 110), "c2", {("c1", "c3"): (0.0, 60.0)}, False),  # pair not listed
+    ],
+    ids=["in-range", "too-late", "same-camera", "in-window", "out-of-window", "unlisted"],
+)
+def test_compatible(tracklet_factory: Factory, frames_b, camera_b, windows, expected) -> None:
+    a = tracklet_factory("c1", 1, range(0, 10))
+    b = tracklet_factory(camera_b, 2, frames_b)
+    assert compatible(a, b, CFG, windows) is expected
+    assert compatible(b, a, CFG, windows) is expected
+
+
+def test_time_gap_is_negative_overlap(tracklet_factory: Factory) -> None:
+    a = tracklet_factory("c1", 1, range(0, 50))  # 0 .. 4.9 s
+    b = tracklet_factory("c2", 1, range(10, 20))  # 1 .. 1.9 s, inside a
+    assert time_gap(a, b) == pytest.approx(-0.9)
+    assert time_gap(b, a) == pytest.approx(-0.9)
+
+
+def test_short_and_unembedded_tracklets_keep_their_own_id(tracklet_factory: Factory) -> None:
+    tracklets = [
+        tracklet_factory("c1", 1, range(0, 20)),
+        tracklet_factory("c2", 1, range(30, 34)),  # 4 frames < 5
+        tracklet_factory("c3", 1, range(30, 50), (0.0, 0.0)),  # no appearance evidence
+    ]
+    global_ids, graph = match_tracklets(tracklets, CFG)
+    assert graph.number_of_edges() == 0
+    assert global_ids == {("c1", 1): 1, ("c2", 1): 2, ("c3", 1): 3}
+    assert graph.nodes[("c3", 1)]["has_embedding"] is False
+
+
+def test_blocking_finds_exactly_the_brute_force_edges(tracklet_factory: Factory) -> None:
+    rng = np.random.default_rng(1)
+    base = rng.normal(size=(40, 8))
+    tracklets = [  # 1200 tracklets over ~10 min, so blocks of 512 rows see several windows
+        tracklet_factory(f"c{i % 4}", i, range(start, start + int(rng.integers(5, 300))),
+                         base[i % 40] + rng.normal(scale=0.3, size=8))
+        for i, start in enumerate(sorted(rng.integers(0, 6000, size=1200)))
+    ]
+    cfg = MatchingConfig(max_transition_s=30.0)
+    graph = build_graph(tracklets, cfg)
+    embeddings = np.stack([t.embedding for t in tracklets])
+    similar = zip(*np.nonzero(np.triu(embeddings @ embeddings.T >= 0.6, k=1)), strict=True)
+    expected = {
+        tuple(sorted((tracklets[i].key, tracklets[j].key)))
+        for i, j in similar if compatible(tracklets[i], tracklets[j], cfg, None)
+    }
+    assert len(expected) > 1000
+    assert {tuple(sorted(e)) for e in graph.edges} == expected
+
+
+def test_graph_to_dict_exact(tracklet_factory: Factory) -> None:
+    tracklets = [tracklet_factory("c1", 1, range(0, 20)),
+                 tracklet_factory("c2", 4, range(25, 45), class_id=7)]
+    _, graph = match_tracklets(tracklets, CFG)
+    node = {"n_frames": 20, "has_embedding": True, "global_id": 1}
+    assert graph_to_dict(graph) == {
+        "nodes": [
+            {"camera": "c1", "track_id": 1, "start_s": 0.0, "end_s": 1.9, "class_id": 2, **node},
+            {"camera": "c2", "track_id": 4, "start_s": 2.5, "end_s": 4.4, "class_id": 7, **node},
+        ],
+        "edges": [{"a": ["c1", 1], "b": ["c2", 4], "similarity": 1.0, "time_gap_s": 0.6,
+                   "merged": True}],
+        "clusters": [{"global_id": 1, "members": [["c1", 1], ["c2", 4]]}],
+    }
+
+
+def test_duplicate_tracklet_keys_are_rejected(tracklet_factory: Factory) -> None:
+    with pytest.raises(ValueError, match="duplicate tracklet key"):
+        build_graph([tracklet_factory("c1", 1), tracklet_factory("c1", 1)], CFG)
+
+
+def test_load_topology_values(tmp_path: Path) -> None:
+    path = write_topology(tmp_path, "pairs:\n"
+                                    "  - {cameras: [a, b], min_s: -2, max_s: 60}\n"
+                                    "  - {cameras: [b, c], min_s: 5.5, max_s: 9}\n")
+    assert load_topology(path) == {("a", "b"): (-2.0, 60.0), ("b", "c"): (5.5, 9.0)}
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("pairs: [\n", r"not valid YAML"),
+        ("- a\n", r"a mapping with one key 'pairs'"),
+        ("pairs: []\n", r"a mapping with one key 'pairs'"),
+        ("pairs: [{cameras: [a, b], min_s: 1, max_s: 2}]\nextra: 1\n", r"one key 'pairs'"),
+        ("pairs: [{cameras: [a, b], min_s: 1}]\n", r"pairs\[0\]: expected exactly the keys"),
+        ("pairs: [{cameras: [a], min_s: 1, max_s: 2}]\n", r"pairs\[0\]: cameras must be"),
+        ("pairs: [{cameras: [a, a], min_s: 1, max_s: 2}]\n", r"two different camera ids"),
+        ("pairs: [{cameras: [a, b], min_s: x, max_s: 2}]\n", r"pairs\[0\]: min_s and max_s"),
+        ("pairs: [{cameras: [a, b], min_s: 3, max_s: 2}]\n", r"min_s <= max_s"),
+        ("pairs:\n  - {cameras: [a, b], min_s: 1, max_s: 2}\n"
+         "  - {cameras: [b, a], min_s: 1, max_s: 2}\n", r"pairs\[1\]: .* listed twice"),
+    ],
+    ids=["bad-yaml", "not-mapping", "empty", "extra-key", "missing-key", "one-camera",
+         "same-camera", "not-number", "min-above-max", "duplicate"],
+)
+def test_load_topology_rejects_bad_files(tmp_path: Path, text: str, message: str) -> None:
+    path = write_topology(tmp_path, text)
+    with pytest.raises(InputError, match=message) as raised:
+        load_topology(path)
+    assert str(path) in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_load_topology_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"cannot read topology file: .*nope\.yaml"):
+        load_topology(tmp_path / "nope.yaml")
