@@ -1,0 +1,94 @@
+"""Cost matrices and assignment: rows are tracks, columns are detections.
+
+`assign` solves one linear assignment with lap; `matching_cascade` is DeepSORT's cascade that
+lets recently seen tracks choose first. Entries at or above `INFTY_COST` mean "may not match".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import lap
+import numpy as np
+
+INFTY_COST = 1e5
+NO_PAIRS = np.empty((0, 2), np.int64)
+NO_PAIRS.setflags(write=False)
+
+
+@dataclass(frozen=True)
+class Matches:
+    """pairs (K, 2) int64 of (row, col), sorted by row; the rows and columns left over."""
+
+    pairs: np.ndarray
+    unmatched_rows: np.ndarray
+    unmatched_cols: np.ndarray
+
+    @classmethod
+    def from_pairs(cls, pairs: np.ndarray, n_rows: int, n_cols: int) -> Matches:
+        """Matches of an (n_rows, n_cols) problem from its (row, col) pairs."""
+        pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+        pairs = pairs[np.argsort(pairs[:, 0], kind="stable")]
+        return cls(
+            pairs=pairs,
+            unmatched_rows=np.setdiff1d(np.arange(n_rows, dtype=np.int64), pairs[:, 0]),
+            unmatched_cols=np.setdiff1d(np.arange(n_cols, dtype=np.int64), pairs[:, 1]),
+        )
+
+
+
+def assign(cost: np.ndarray, max_cost: float) -> Matches:
+    """Minimum-cost assignment of rows to columns; entries above `max_cost` never match."""
+    cost = np.asarray(cost, np.float64)
+    if cost.ndim != 2:
+        raise ValueError(f"cost must be a 2-D matrix, got shape {cost.shape}")
+    if cost.size == 0:
+        return Matches.from_pairs(NO_PAIRS, *cost.shape)
+    _, col_of_row, _ = lap.lapjv(cost, extend_cost=True, cost_limit=max_cost)
+    rows = np.flatnonzero(col_of_row >= 0)
+    return Matches.from_pairs(np.column_stack([rows, col_of_row[rows]]), *cost.shape)
+
+
+def matching_cascade(cost: np.ndarray, ages: np.ndarray, max_age: int,
+                     max_cost: float) -> Matches:
+    """DeepSORT's cascade: rows with age 1 are assigned first, then age 2, ... up to max_age.
+
+    `ages` (rows,) is each track's frames since its last update; rows outside 1..max_age are
+    never matched. Columns taken at one level are not offered to the next.
+    """
+    pairs = [NO_PAIRS]
+    free = np.arange(cost.shape[1], dtype=np.int64)
+    for age in range(1, max_age + 1):
+        rows = np.flatnonzero(ages == age)
+        if len(free) == 0:
+            break
+        level = assign(cost[np.ix_(rows, free)], max_cost)
+        pairs.append(np.column_stack([rows[level.pairs[:, 0]], free[level.pairs[:, 1]]]))
+        free = free[level.unmatched_cols]
+    return Matches.from_pairs(np.concatenate(pairs), *cost.shape)
+
+
+def iou_cost(track_xyxy: np.ndarray, det_xyxy: np.ndarray) -> np.ndarray:
+    """(T, N) 1 - IoU between track boxes (T, 4) and detection boxes (N, 4)."""
+    a = np.asarray(track_xyxy, np.float64).reshape(-1, 1, 4)
+    b = np.asarray(det_xyxy, np.float64).reshape(1, -1, 4)
+    wh = np.clip(np.minimum(a[..., 2:], b[..., 2:]) - np.maximum(a[..., :2], b[..., :2]), 0, None)
+    inter = wh[..., 0] * wh[..., 1]
+    area_a = np.prod(a[..., 2:] - a[..., :2], axis=-1)
+    area_b = np.prod(b[..., 2:] - b[..., :2], axis=-1)
+    union = area_a + area_b - inter
+    return 1.0 - np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def cosine_cost(galleries: Sequence[np.ndarray], embeddings: np.ndarray) -> np.ndarray:
+    """(T, N) smallest cosine distance from each gallery (G, D) to each unit embedding (N, D).
+
+    An empty gallery gives INFTY_COST for its whole row.
+    """
+    embeddings = np.asarray(embeddings, np.float64)
+    cost = np.full((len(galleries), len(embeddings)), INFTY_COST)
+    for row, gallery in enumerate(galleries):
+        if len(gallery) and len(embeddings):
+            cost[row] = (1.0 - gallery @ embeddings.T).min(axis=0)
+    return cost

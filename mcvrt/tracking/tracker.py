@@ -1,0 +1,119 @@
+"""DeepSORT-style tracker for one camera: Detections in, Detections with track ids out."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+import numpy as np
+
+from mcvrt.config import TrackerConfig
+from mcvrt.tracking.association import (
+    INFTY_COST,
+    NO_PAIRS,
+    Matches,
+    assign,
+    cosine_cost,
+    iou_cost,
+    matching_cascade,
+)
+from mcvrt.tracking.kalman import xyxy_to_xyah
+from mcvrt.tracking.track import Track
+from mcvrt.types import Detections
+
+
+class Tracker:
+    """Tracks the vehicles of one camera; build one per camera (each owns its id counter).
+
+    Track ids start at 1 for every instance and are drawn when a track is confirmed, so the ids
+    a tracker reports are 1, 2, 3, ... without gaps.
+    """
+
+    def __init__(self, cfg: TrackerConfig) -> None:
+        self._cfg = cfg
+        self._ids = itertools.count(1)
+        self._tracks: list[Track] = []
+
+    def update(self, dets: Detections) -> Detections:
+        """Match one frame's detections to the tracks and return the rows of confirmed tracks.
+
+        Returns `dets[rows]` with `track_id` set: the **detector's** boxes (not Kalman estimates),
+        in input order, for every row matched to a confirmed track this frame, including tracks
+        confirmed by this very update. `dets.embedding is None` means the frame was not embedded:
+        the appearance cascade is skipped and every track is matched by Mahalanobis-gated IoU.
+        All-zero embedding rows are never matched on appearance nor added to galleries.
+        """
+        for track in self._tracks:  # 1. predict
+            track.predict()
+        boxes = xyxy_to_xyah(dets.xyxy)
+        features = _features(dets)
+        gated = self._gated(boxes)
+        if dets.embedding is None:  # not embedded: every track goes to a gated IoU stage
+            first, iou_gate = Matches.from_pairs(NO_PAIRS, *gated.shape), gated
+        else:  # 2. appearance cascade over confirmed tracks
+            first, iou_gate = self._cascade(dets.embedding, features, gated), None
+        second = self._iou_stage(dets.xyxy, first, iou_gate)  # 3. IoU stage
+        matches = Matches.from_pairs(np.concatenate([first.pairs, second.pairs]), *gated.shape)
+        owners: list[Track | None] = [None] * len(dets)  # 4. update, mark missed, initiate
+        for row, col in matches.pairs:
+            self._tracks[row].update(boxes[col], features[col])
+            owners[col] = self._tracks[row]
+        for row in matches.unmatched_rows:
+            self._tracks[row].mark_missed()
+        for col in matches.unmatched_cols:
+            owners[col] = self._start_track(boxes[col], features[col])
+        self._tracks = [t for t in self._tracks if not t.is_deleted]  # 5. drop deleted
+        return _confirmed_rows(dets, owners)  # 6.
+
+    def _gated(self, boxes: np.ndarray) -> np.ndarray:
+        """(T, N) True where a detection lies outside a track's Mahalanobis gate."""
+        gated = np.ones((len(self._tracks), len(boxes)), bool)
+        for row, track in enumerate(self._tracks):
+            gated[row] = track.gating_distance(boxes) > self._cfg.gating_chi2
+        return gated
+
+    def _cascade(self, embedding: np.ndarray, features: list[np.ndarray | None],
+                 gated: np.ndarray) -> Matches:
+        """Matching cascade of confirmed tracks on gated cosine distance to their galleries."""
+        cost = cosine_cost([t.gallery for t in self._tracks], embedding)
+        confirmed = np.array([t.is_confirmed for t in self._tracks], bool)
+        usable = np.array([f is not None for f in features], bool)
+        cost[gated | ~confirmed[:, None] | ~usable[None, :]] = INFTY_COST
+        ages = np.array([t.time_since_update for t in self._tracks], np.int64)
+        return matching_cascade(cost, ages, self._cfg.max_age, self._cfg.max_cosine_distance)
+
+    def _iou_stage(self, xyxy: np.ndarray, first: Matches, gated: np.ndarray | None) -> Matches:
+        """IoU matching of what the cascade left; `gated` given: all tracks, Mahalanobis-gated.
+
+        Without `gated`, only tentative tracks and tracks updated on the previous frame take part.
+        """
+        cost = iou_cost(np.array([t.xyxy for t in self._tracks]).reshape(-1, 4), xyxy)
+        if gated is None:
+            recent = [t.is_tentative or t.time_since_update == 1 for t in self._tracks]
+            cost[~np.array(recent, bool)] = INFTY_COST
+        else:
+            cost[gated] = INFTY_COST
+        cost[first.pairs[:, 0]] = INFTY_COST
+        cost[:, first.pairs[:, 1]] = INFTY_COST
+        return assign(cost, self._cfg.max_iou_distance)
+
+    def _start_track(self, xyah: np.ndarray, feature: np.ndarray | None) -> Track:
+        track = Track(xyah, feature, ids=self._ids, n_init=self._cfg.n_init,
+                      max_age=self._cfg.max_age, gallery_size=self._cfg.gallery_size)
+        self._tracks.append(track)
+        return track
+
+
+def _features(dets: Detections) -> list[np.ndarray | None]:
+    """Per row: its embedding, or None when the frame or the row (all zeros) was not embedded."""
+    if dets.embedding is None:
+        return [None] * len(dets)
+    return [e.copy() if np.any(e) else None for e in dets.embedding]
+
+
+def _confirmed_rows(dets: Detections, owners: list[Track | None]) -> Detections:
+    """The rows whose track is confirmed, with its id as `track_id`."""
+    ids = np.array([t.track_id if t is not None and t.is_confirmed else 0 for t in owners],
+                   np.int64)
+    keep = ids > 0
+    return replace(dets[keep], track_id=ids[keep])

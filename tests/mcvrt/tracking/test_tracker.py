@@ -1,0 +1,164 @@
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pytest
+
+from mcvrt.config import TrackerConfig
+from mcvrt.tracking import Tracker
+from mcvrt.types import Detections
+
+DIM = 8
+ZERO = np.zeros(DIM, np.float32)  # a row whose crop was too small to embed
+
+
+def onehot(k: int) -> np.ndarray:
+    """Unit embedding along axis k; different k are orthogonal (cosine distance 1)."""
+    return np.eye(DIM, dtype=np.float32)[k]
+
+
+def box(cx: float, cy: float, w: float = 40.0, h: float = 80.0) -> list[float]:
+    return [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]
+
+
+def make_dets(boxes: Sequence[Sequence[float]],
+              embeddings: Sequence[np.ndarray] | None = None) -> Detections:
+    n = len(boxes)
+    if embeddings is not None:
+        embeddings = np.asarray(embeddings, np.float32).reshape(n, DIM)
+    return Detections(
+        xyxy=np.asarray(boxes, np.float32).reshape(n, 4),
+        confidence=np.full(n, 0.9, np.float32),
+        class_id=np.full(n, 2, np.int64),
+        embedding=embeddings,
+    )
+
+
+def run(tracker: Tracker, frames: Sequence[Detections]) -> list[list[int]]:
+    """Track ids reported per frame, in row order."""
+    return [tracker.update(dets).track_id.tolist() for dets in frames]
+
+
+def walker(t: int, visible: bool = True, embedded: bool = True) -> Detections:
+    """One car moving 5 px/frame to the right, optionally hidden or not embedded."""
+    if not visible:
+        return make_dets([], [] if embedded else None)
+    return make_dets([box(100 + 5 * t, 200)], [onehot(0)] if embedded else None)
+
+
+CFG = TrackerConfig(max_age=10, n_init=3)
+
+
+@pytest.mark.parametrize("embedded", [True, False], ids=["embedded", "motion-only"])
+def test_two_linear_movers_keep_ids_for_30_frames(embedded: bool) -> None:
+    tracker, frames, expected = Tracker(CFG), [], []
+    for t in range(30):
+        jitter = 1.0 if t % 2 else -1.0  # detector noise: the output must be these exact boxes
+        boxes = [box(100 + 5 * t + jitter, 100), box(400, 500 - 4 * t - jitter)]
+        embeddings = [onehot(0), onehot(1)] if embedded else None
+        if t % 3 == 1:  # row order must not matter
+            boxes, embeddings = boxes[::-1], embeddings and embeddings[::-1]
+        dets = make_dets(boxes, embeddings)
+        out = tracker.update(dets)
+        frames.append(out.track_id.tolist())
+        expected.append([] if t < 2 else [2, 1] if t % 3 == 1 else [1, 2])
+        if t >= 2:
+            np.testing.assert_array_equal(out.xyxy, dets.xyxy)
+            np.testing.assert_array_equal(out.confidence, dets.confidence)
+    assert frames == expected
+
+
+@pytest.mark.parametrize("hidden", [1, 5, 9], ids=lambda h: f"hidden-{h}")
+def test_short_occlusion_keeps_the_id(hidden: int) -> None:
+    frames = [walker(t, visible=not 10 <= t < 10 + hidden) for t in range(10 + hidden + 5)]
+    ids = run(Tracker(CFG), frames)
+    assert ids[:10] == [[]] * 2 + [[1]] * 8
+    assert ids[10:10 + hidden] == [[]] * hidden
+    assert ids[10 + hidden:] == [[1]] * 5
+
+
+@pytest.mark.parametrize("hidden", [10, 15], ids=lambda h: f"hidden-{h}")
+def test_long_occlusion_gives_a_new_id(hidden: int) -> None:
+    frames = [walker(t, visible=not 10 <= t < 10 + hidden) for t in range(10 + hidden + 5)]
+    ids = run(Tracker(CFG), frames)
+    assert ids[10 + hidden:] == [[], [], [2], [2], [2]]
+
+
+def _crossing(t: int) -> list[list[float]]:
+    """Two cars on one road passing through each other (identical boxes at t = 10)."""
+    return [box(100 + 6 * t, 200), box(220 - 6 * t, 200)]
+
+
+def _bouncing(t: int) -> list[list[float]]:
+    """Two cars that meet at t = 10 (identical boxes) and both turn back: motion predicts a swap."""
+    offset = 3 * (10 - abs(t - 10))
+    return [box(100 + offset, 200), box(160 - offset, 200)]
+
+
+@pytest.mark.parametrize("path", [_crossing, _bouncing], ids=["crossing", "bouncing"])
+def test_appearance_keeps_crossing_cars_apart(path: Callable[[int], list[list[float]]]) -> None:
+    frames = [make_dets(path(t), [onehot(0), onehot(1)]) for t in range(21)]
+    ids = run(Tracker(CFG), frames)
+    assert ids == [[], []] + [[1, 2]] * 19
+
+
+def test_each_tracker_counts_ids_from_one() -> None:
+    first, second = Tracker(CFG), Tracker(CFG)
+    crowd = make_dets([box(100, 100), box(300, 100), box(500, 100)], [onehot(k) for k in range(3)])
+    assert run(first, [crowd] * 3) == [[], [], [1, 2, 3]]
+    assert run(second, [walker(t) for t in range(3)]) == [[], [], [1]]
+    assert run(first, [crowd]) == [[1, 2, 3]]
+
+
+@pytest.mark.parametrize("n_init", [1, 2, 4])
+def test_tentative_tracks_are_not_reported_before_n_init_hits(n_init: int) -> None:
+    ids = run(Tracker(TrackerConfig(n_init=n_init)), [walker(t) for t in range(6)])
+    assert ids == [[]] * (n_init - 1) + [[1]] * (7 - n_init)
+
+
+def test_tentative_track_missed_once_dies_without_using_an_id() -> None:
+    car, flicker = box(100, 200), box(500, 200)  # flicker: a false positive seen on 2 frames
+    both, alone = make_dets([car, flicker], [onehot(0), onehot(1)]), make_dets([car], [onehot(0)])
+    frames = [both, both, alone, alone, both, both, both]
+    assert run(Tracker(CFG), frames) == [[], [], [1], [1], [1], [1], [1, 2]]
+
+
+def test_empty_detections() -> None:
+    tracker = Tracker(CFG)
+    out = tracker.update(Detections.empty())
+    assert len(out) == 0 and out.track_id.dtype == np.int64 and out.track_id.shape == (0,)
+    assert run(tracker, [walker(t) for t in range(3)]) == [[], [], [1]]
+    assert run(tracker, [Detections.empty()] * 2 + [walker(5)]) == [[], [], [1]]
+
+
+def test_frames_without_embeddings_track_by_motion_and_keep_galleries() -> None:
+    embedded = [t < 3 or t % 3 == 0 for t in range(30)]  # embed every 3rd frame after start-up
+    visible = [not 12 <= t < 14 and not 20 <= t < 23 for t in range(30)]
+    # hidden 12-13: reappears on frame 14, not embedded, matched by gated IoU after 3 predictions;
+    # hidden 20-22: reappears on frame 23, not embedded; frame 24 onwards by the kept gallery too
+    ids = run(Tracker(CFG), [walker(t, visible[t], embedded[t]) for t in range(30)])
+    assert ids == [[], []] + [[1] if v else [] for v in visible[2:]]
+
+
+@pytest.mark.parametrize("embedded", [True, False], ids=["same-appearance", "motion-only"])
+def test_a_detection_outside_the_gate_starts_a_new_track(embedded: bool) -> None:
+    far = make_dets([box(600, 600)], [onehot(0)] if embedded else None)
+    frames = [walker(t) for t in range(5)] + [far] * 3
+    assert run(Tracker(CFG), frames)[5:] == [[], [], [2]]
+
+
+def test_zero_embedding_rows_are_tracked_by_iou_and_kept_out_of_galleries() -> None:
+    cfg = TrackerConfig(max_age=10, n_init=3, gallery_size=1)
+    frames = [walker(t) for t in range(5)]
+    frames += [make_dets([box(100 + 5 * t, 200)], [ZERO]) for t in range(5, 8)]
+    frames += [walker(t, visible=False) for t in range(8, 11)]
+    frames += [walker(t) for t in range(11, 13)]  # age 4: only the appearance cascade can match
+    assert run(Tracker(cfg), frames) == [[], []] + [[1]] * 6 + [[]] * 3 + [[1]] * 2
+
+
+@pytest.mark.parametrize(("embedded", "expected"), [(True, [1]), (False, [])],
+                         ids=["embedded-iou-stage-ungated", "motion-only-gated"])
+def test_motion_only_iou_matching_is_mahalanobis_gated(embedded: bool, expected: list) -> None:
+    taller = box(125, 200, h=140)  # same centre, h 80 -> 140: IoU 0.57 passes, Mahalanobis does not
+    frames = [walker(t) for t in range(5)]
+    frames.append(make_dets([taller], [onehot(0)] if embedded else None))
+    assert run(Tracker(CFG), frames)[-1] == expected
