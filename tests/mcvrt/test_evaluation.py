@@ -1,0 +1,137 @@
+"""`evaluate_run` against hand-computed MOTA / IDF1, perfect predictions and bad ground truth."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mcvrt.errors import InputError
+from mcvrt.evaluation import evaluate_run, format_report, iou_distance
+
+A1, B1, A2, FAR = (0, 0, 10, 10), (50, 50, 10, 10), (20, 20, 10, 10), (100, 100, 10, 10)
+OFF_B = (56, 56, 10, 10)  # overlaps B by 4x4: IoU = 16 / (100 + 100 - 16) = 0.087 < 0.5
+
+# Ground truth (camera, global id, frame, box): vehicle 1 ("A") in cam1 frames 1-4, then in cam2
+# frames 1-2; vehicle 2 ("B") in cam1 frames 1-2.
+GT = ([(1, 1, f, A1) for f in (1, 2, 3, 4)] + [(1, 2, f, B1) for f in (1, 2)]
+      + [(2, 1, f, A2) for f in (1, 2)])
+
+# Per-camera tracks of cam1 (frame, track id, box):
+# A: track 7 in frames 1-2, track 8 in frames 3-4 -> 1 ID switch; B: track 9 in frame 1, and
+# in frame 2 track 9 is off by IoU 0.087 -> 1 miss + 1 false positive; track 10 in frame 4 -> FP.
+CAM1_TRACKS = ([(1, 7, A1), (2, 7, A1), (3, 8, A1), (4, 8, A1), (1, 9, B1), (2, 9, OFF_B),
+                (4, 10, FAR)])
+# cam2 tracks A perfectly with one track.
+CAM2_TRACKS = [(1, 3, A2), (2, 3, A2)]
+
+# Global ids of the run (camera, global id, frame, box): cam1's A is 100 in all four frames,
+# B is 101 in frame 1; cam2's A got a new global id 102 (the cross-camera link was missed).
+RUN_GLOBAL = ([(1, 100, f, A1) for f in (1, 2, 3, 4)] + [(1, 101, 1, B1)]
+              + [(2, 102, f, A2) for f in (1, 2)])
+
+
+def _aicity(rows: list, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{c} {i} {f} {x} {y} {w} {h} -1 -1\n" for c, i, f, (x, y, w, h) in rows))
+    return path
+
+
+def _mot(rows: list, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{f},{i},{x},{y},{w},{h},1,-1,-1,-1\n" for f, i, (x, y, w, h) in rows))
+    return path
+
+
+def _run(tmp: Path, cam1: list, cam2: list, global_rows: list) -> Path:
+    run = tmp / "run"
+    _mot(cam1, run / "mot" / "cam1.txt")
+    _mot(cam2, run / "mot" / "cam2.txt")
+    _aicity(global_rows, run / "multicamera.txt")
+    (run / "summary.json").write_text(json.dumps({"cameras": {"cam1": 1, "cam2": 2}}))
+    return run
+
+
+def test_hand_computed_case(tmp_path: Path) -> None:
+    report = evaluate_run(_aicity(GT, tmp_path / "gt.txt"), _run(tmp_path, CAM1_TRACKS,
+                                                                CAM2_TRACKS, RUN_GLOBAL))
+    cam1 = report.cameras["cam1"]
+    # GT boxes 6; matched 5 (A x4, B in frame 1); FN 1, FP 2, IDsw 1.
+    # MOTA = 1 - (FN + FP + IDsw) / GT = 1 - (1 + 2 + 1) / 6 = 1/3.
+    assert (cam1.misses, cam1.false_positives, cam1.id_switches, cam1.gt_boxes) == (1, 2, 1, 6)
+    assert cam1.mota == pytest.approx(1 / 3)
+    # Identity matching: A<->7 (or 8) shares 2 boxes, B<->9 shares 1 -> IDTP 3 of 7 predicted
+    # and 6 true boxes: IDP = 3/7, IDR = 3/6, IDF1 = 2*3 / (7 + 6) = 6/13.
+    assert (cam1.idp, cam1.idr, cam1.idf1) == pytest.approx((3 / 7, 1 / 2, 6 / 13))
+    assert report.cameras["cam2"].idf1 == 1.0 and report.cameras["cam2"].mota == 1.0
+
+    # Cross-camera on one timeline (cam2's frames shifted by cam1's 4): GT 8 boxes, predicted 7.
+    # Best identity matching: A<->100 (4 boxes), B<->101 (1); 102 stays unmatched -> IDTP 5,
+    # IDP = 5/7, IDR = 5/8, IDF1 = 2*5 / (7 + 8) = 2/3; A switches 100 -> 102 between cameras.
+    cross = report.cross_camera
+    assert (cross.idp, cross.idr, cross.idf1) == pytest.approx((5 / 7, 5 / 8, 2 / 3))
+    assert cross.id_switches == 1
+    assert report.by_pair["cam1-cam2"] == cross  # the only pair sharing a vehicle
+    # The "all" row pools both cameras: GT 8, FN 1, FP 2, IDsw 1 -> MOTA = 1 - 4/8.
+    assert report.by_condition["all"].mota == pytest.approx(0.5)
+    assert "cam1" in format_report(report)
+    assert json.loads(json.dumps(report.to_dict()))["cross_camera"]["idf1"] == pytest.approx(2 / 3)
+
+
+def test_ground_truth_as_prediction_scores_one(tmp_path: Path) -> None:
+    cam1 = [(f, i, box) for c, i, f, box in GT if c == 1]
+    cam2 = [(f, i, box) for c, i, f, box in GT if c == 2]
+    report = evaluate_run(_aicity(GT, tmp_path / "gt.txt"), _run(tmp_path, cam1, cam2, GT))
+    for scores in [*report.cameras.values(), report.cross_camera]:
+        assert (scores.idf1, scores.mota, scores.id_switches) == (1.0, 1.0, 0)
+
+
+def test_scenario_folder_gives_condition_breakdown(tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario"
+    _aicity(GT, scenario / "gt" / "multicamera.txt")
+    _mot([(f, i, b) for c, i, f, b in GT if c == 1], scenario / "gt" / "cam1" / "gt.txt")
+    cameras = [{"name": "cam1", "id": 1, "condition": "day"},
+               {"name": "cam2", "id": 2, "condition": "fog"}]
+    (scenario / "scenario.json").write_text(json.dumps({"cameras": cameras}))
+    report = evaluate_run(scenario, _run(tmp_path, CAM1_TRACKS, CAM2_TRACKS, RUN_GLOBAL))
+    assert report.conditions == {"cam1": "day", "cam2": "fog"}
+    assert report.by_condition["day"] == report.cameras["cam1"]
+    assert report.by_condition["fog"] == report.cameras["cam2"]
+
+
+def test_iou_distance_gates_below_threshold() -> None:
+    d = iou_distance(np.array([A1, B1]), np.array([A1, OFF_B, (5, 0, 10, 10)]), 0.3)
+    assert d[0, 0] == 0.0 and np.isnan(d[1, 1])
+    assert d[0, 2] == pytest.approx(1 - 50 / 150)  # IoU 1/3 passes a 0.3 gate
+
+
+@pytest.mark.parametrize(
+    ("write", "message"),
+    [
+        (lambda p: None, "ground truth not found"),
+        (lambda p: p.write_text("1 1 1 0 0 10 10\n"), r"gt.txt:1: expected 9 columns"),
+        (lambda p: p.write_text("1 1 1 0 0 ten 10 -1 -1\n"), "non-numeric"),
+        (lambda p: p.write_text("5 1 1 0 0 10 10 -1 -1\n"), "camera id 5 matches no video"),
+    ],
+)
+def test_bad_ground_truth_raises_one_line(tmp_path: Path, write, message: str) -> None:
+    gt = tmp_path / "gt.txt"
+    write(gt)
+    run = _run(tmp_path, CAM1_TRACKS, CAM2_TRACKS, RUN_GLOBAL)
+    with pytest.raises(InputError, match=message) as err:
+        evaluate_run(gt if gt.exists() else tmp_path / "missing" / "gt.txt", run)
+    assert "\n" not in str(err.value)
+
+
+def test_scenario_folder_without_multicamera_file(tmp_path: Path) -> None:
+    run = _run(tmp_path, CAM1_TRACKS, CAM2_TRACKS, RUN_GLOBAL)
+    (tmp_path / "scenario").mkdir()
+    with pytest.raises(InputError, match=r"file not found: .*multicamera.txt \(expected AI-City"):
+        evaluate_run(tmp_path / "scenario", run)
+
+
+def test_not_a_run_folder(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no summary.json"):
+        evaluate_run(_aicity(GT, tmp_path / "gt.txt"), tmp_path)
