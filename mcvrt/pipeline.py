@@ -26,7 +26,7 @@ from mcvrt.export import (
     write_mot,
     write_tracks_csv,
 )
-from mcvrt.matching import graph_to_dict, match_tracklets
+from mcvrt.matching import graph_to_dict, load_topology, match_tracklets
 from mcvrt.tracking import Tracker
 from mcvrt.tracklets import TrackletCollector
 from mcvrt.types import Camera, Detections, Tracklet
@@ -114,6 +114,8 @@ def run(
 ) -> RunResult:
     """Track every camera, match across cameras, write the outputs under `out_dir`."""
     check_writable(out_dir)
+    if cfg.matching.topology is not None:
+        load_topology(cfg.matching.topology)  # a bad topology file fails before detection starts
     if embed is None:
         embed = load_embed(cfg.appearance)
     if detect is None:
