@@ -77,7 +77,7 @@ def write_gallery(
             _paste(canvas, order.index(gid), col, crop(images[frame], box))
     for row, gid in enumerate(order):
         cv2.putText(canvas, f"id {gid}", (4, row * CELL + CELL // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.5, color_for(gid), 2)
-    ok, data = cv2.imencode(".png", canvas)
+    _, data = cv2.imencode(".png", canvas)
     with atomic_write(path, mode="wb") as f:
         f.write(data.tobytes())
     return path
