@@ -86,6 +86,31 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "eval",
+        help="score a run against ground truth (MOTA, IDF1 per camera; cross-camera IDF1)",
+        description="Per-camera MOT metrics and AI-City cross-camera identity measures of a run.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--gt", type=Path, required=True,
+                   help="AI-City ground-truth file, or a scenario folder (gt/ + scenario.json)")
+    p.add_argument("--run", type=Path, required=True, help="output folder of `mcvrt run`")
+    p.add_argument("--iou", type=float, default=0.5, help="IoU needed for a box to match")
+    p.add_argument("--json", type=Path, help="write the report here (default: RUN/eval.json)")
+    p.set_defaults(func=_cmd_eval)
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from mcvrt.evaluation import evaluate_run, format_report
+    from mcvrt.export import write_json
+
+    report = evaluate_run(args.gt, args.run, args.iou)
+    print(format_report(report))
+    write_json(args.json or args.run / "eval.json", report.to_dict())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `mcvrt` argument parser with one subparser per command."""
     parser = argparse.ArgumentParser(
@@ -93,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _run_parser(sub)
+    _eval_parser(sub)
     return parser
 
 
