@@ -24,25 +24,25 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 import torchvision
 from torch import Tensor, nn
-from torchvision.io import ImageReadMode, decode_image
-from torchvision.transforms.v2.functional import resize
 from torchvision.utils import make_grid, save_image
 from tqdm import tqdm
 
 from reid.config import load_yaml, require
+from reid.degrade import darken, low_light
 from reid.errors import CheckpointError
-from reid.models.alsa import EN_FORMAT, EnhancementNet, luminance
+from reid.models.alsa import EN_FORMAT, LUMA_WEIGHTS, EnhancementNet, luminance
 
 TRAIN_FORMAT = "mcvrt-enlighten-train/1"
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
@@ -94,64 +94,77 @@ class EnlightenConfig:
         require(self.batch >= 1 and self.n_patches >= 1, "batch and n_patches must be >= 1")
 
 
-def _uniform(gen: torch.Generator, lo: float, hi: float) -> float:
-    return lo + (hi - lo) * torch.rand((), generator=gen).item()
+def synthesize_low_light(
+    img: np.ndarray, rng: np.random.Generator, max_luma: float = 0.25
+) -> np.ndarray:
+    """Darken an HxWx3 uint8 image by one of methods.md §2.3's three modes, chosen uniformly.
 
-
-def synthesize_low_light(x: Tensor, gen: torch.Generator, max_luma: float = 0.25) -> Tensor:
-    """Darken a 3xHxW [0,1] image by linear scale, gamma, or a physical model with noise (§2.3).
-
-    Draws a mode and its parameters until the mean luma is below `max_luma` (8 tries, then
-    rescales the last draw).
+    The modes are linear scale U[0.1, 0.4] (`degrade.darken`), gamma U[2, 3.5], and physical
+    low light (`degrade.low_light`: gain LogUniform[0.02, 0.3], shot noise U[1e-4, 2e-3], read
+    noise U[1e-3, 1e-2]; the optional colour cast is left out). It redraws until the mean luma
+    is below `max_luma` (8 tries), then rescales the last draw. All modes treat the channels
+    alike, so RGB and BGR both work.
     """
     for _ in range(8):
-        mode = int(torch.randint(3, (), generator=gen))
+        mode = rng.integers(3)
         if mode == 0:
-            y = x * _uniform(gen, 0.1, 0.4)
+            out = darken(img, rng.uniform(0.1, 0.4))
         elif mode == 1:
-            y = x ** _uniform(gen, 2.0, 3.5)
+            out = np.rint((img / 255.0) ** rng.uniform(2.0, 3.5) * 255).astype(np.uint8)
         else:
-            lin = x**2.2 * math.exp(_uniform(gen, math.log(0.02), math.log(0.3)))
-            lin = lin * torch.empty(3, 1, 1).uniform_(0.9, 1.1, generator=gen)
-            var = _uniform(gen, 1e-4, 2e-3) * lin + _uniform(gen, 1e-3, 1e-2) ** 2
-            lin = lin + var.sqrt() * torch.randn(lin.shape, generator=gen)
-            y = torch.round(lin.clamp(0, 1) ** (1 / 2.2) * 255) / 255
-        luma = luminance(y[None]).mean().item()
+            gain = float(np.exp(rng.uniform(np.log(0.02), np.log(0.3))))
+            shot, read = rng.uniform(1e-4, 2e-3), rng.uniform(1e-3, 1e-2)
+            out = low_light(img, gain, rng, shot_noise=shot, read_noise=read)
+        luma = _mean_luma(out)
         if luma < max_luma:
-            return y
-    return y * (0.9 * max_luma / luma)
+            return out
+    return darken(out, 0.9 * max_luma / luma)
+
+
+def _mean_luma(img: np.ndarray) -> float:
+    """Mean Rec. 601 luma of an HxWx3 RGB uint8 image, in [0, 1]."""
+    return float((img.reshape(-1, 3) @ np.asarray(LUMA_WEIGHTS)).mean() / 255.0)
+
+
+def _to_batch(images: list[np.ndarray]) -> Tensor:
+    """HxWx3 uint8 arrays -> Bx3xHxW float in [0, 1]."""
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 255.0
 
 
 class _Pool:
-    """Images in RAM as uint8, short side resized to crop·8/7; `draw` gives a random crop."""
+    """RGB uint8 images in RAM, short side resized to crop*8/7; `draw` gives a random crop."""
 
-    def __init__(self, images: list[Tensor], crop: int, vflip: bool) -> None:
+    def __init__(self, images: list[np.ndarray], crop: int, vflip: bool) -> None:
         self.images, self.crop, self.vflip = images, crop, vflip
 
     def __len__(self) -> int:
         return len(self.images)
 
-    def draw(self, gen: torch.Generator) -> Tensor:
-        """A random crop (3xcropxcrop, float in [0,1]) with random h/v flips."""
-        img = self.images[int(torch.randint(len(self.images), (), generator=gen))]
-        top = int(torch.randint(img.shape[1] - self.crop + 1, (), generator=gen))
-        left = int(torch.randint(img.shape[2] - self.crop + 1, (), generator=gen))
-        x = img[:, top : top + self.crop, left : left + self.crop].float() / 255
-        if torch.rand((), generator=gen) < 0.5:
-            x = x.flip(2)
-        if self.vflip and torch.rand((), generator=gen) < 0.5:
-            x = x.flip(1)
-        return x
+    def draw(self, rng: np.random.Generator) -> np.ndarray:
+        """A random crop x crop x 3 uint8 crop with random horizontal/vertical flips."""
+        img = self.images[rng.integers(len(self.images))]
+        top = rng.integers(img.shape[0] - self.crop + 1)
+        left = rng.integers(img.shape[1] - self.crop + 1)
+        x = img[top : top + self.crop, left : left + self.crop]
+        if rng.random() < 0.5:
+            x = x[:, ::-1]
+        if self.vflip and rng.random() < 0.5:
+            x = x[::-1]
+        return np.ascontiguousarray(x)
 
 
-def _load_images(paths: list[Path], cfg: EnlightenConfig) -> list[tuple[Path, Tensor]]:
-    """Decode RGB uint8 images, drop those below `min_side`, resize the short side to crop·8/7."""
+def _load_images(paths: list[Path], cfg: EnlightenConfig) -> list[tuple[Path, np.ndarray]]:
+    """Read RGB uint8 images, drop those below `min_side`, resize the short side to crop*8/7."""
     size = round(cfg.crop * 8 / 7)
     out = []
     for p in paths:
-        img = decode_image(str(p), mode=ImageReadMode.RGB)
-        if min(img.shape[1:]) >= cfg.min_side:
-            out.append((p, resize(img, size, antialias=True)))
+        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+        if img is None or min(img.shape[:2]) < cfg.min_side:
+            continue
+        scale = size / min(img.shape[:2])
+        wh = (max(size, round(img.shape[1] * scale)), max(size, round(img.shape[0] * scale)))
+        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        out.append((p, cv2.cvtColor(cv2.resize(img, wh, interpolation=interp), cv2.COLOR_BGR2RGB)))
     return out
 
 
@@ -164,22 +177,22 @@ def _list_images(dirs: tuple[Path, ...], names: set[str] | None = None) -> list[
     ]
 
 
-def _mean_luma(img: Tensor) -> float:
-    return luminance(img[None].float() / 255).mean().item()
+def _identity(path: Path) -> str:
+    return re.sub(r"_cam\d+$", "", path.stem)
 
 
 def build_pools(
-    cfg: EnlightenConfig, gen: torch.Generator
+    cfg: EnlightenConfig, rng: np.random.Generator
 ) -> tuple[_Pool, _Pool | None, _Pool | None]:
     """(normal, synthetic-low source or None, real-low or None) per the module docstring."""
     names = set(Path(cfg.normal_list).read_text().split()) if cfg.normal_list else None
     loaded = _load_images(_list_images(cfg.normal_dirs, names), cfg)
-    ids = sorted({re.sub(r"_cam\d+$", "", p.stem) for p, _ in loaded})
-    perm = torch.randperm(len(ids), generator=gen).tolist()
+    ids = sorted({_identity(p) for p, _ in loaded})
+    perm = rng.permutation(len(ids))
     low_ids = {ids[i] for i in perm[: len(ids) // 2]} if cfg.synthetic_low else set()
-    normal = [im for p, im in loaded if re.sub(r"_cam\d+$", "", p.stem) not in low_ids]
+    normal = [im for p, im in loaded if _identity(p) not in low_ids]
     normal = [im for im in normal if _mean_luma(im) >= cfg.min_normal_luma]
-    syn = [im for p, im in loaded if re.sub(r"_cam\d+$", "", p.stem) in low_ids]
+    syn = [im for p, im in loaded if _identity(p) in low_ids]
     real = [im for _, im in _load_images(_list_images(cfg.low_dirs), cfg)]
     real = [im for im in real if _mean_luma(im) <= cfg.real_low_max_luma]
     require(bool(normal), "no normal-light training images found")
@@ -248,8 +261,8 @@ def _patches(x: Tensor, corners: list[tuple[int, int]], size: int) -> Tensor:
     return torch.cat([x[:, :, top : top + size, left : left + size] for top, left in corners])
 
 
-def _corners(gen: torch.Generator, n: int, crop: int, size: int) -> list[tuple[int, int]]:
-    return [tuple(torch.randint(crop - size + 1, (2,), generator=gen).tolist()) for _ in range(n)]
+def _corners(rng: np.random.Generator, n: int, crop: int, size: int) -> list[tuple[int, int]]:
+    return [tuple(rng.integers(crop - size + 1, size=2).tolist()) for _ in range(n)]
 
 
 def _ls(pred: Tensor, target: float) -> Tensor:
@@ -293,8 +306,8 @@ class _Trainer:
     def __init__(self, cfg: EnlightenConfig) -> None:
         self.cfg = cfg
         torch.manual_seed(cfg.seed)
-        self.gen = torch.Generator().manual_seed(cfg.seed)
-        self.normal, self.syn, self.real = build_pools(cfg, self.gen)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.normal, self.syn, self.real = build_pools(cfg, self.rng)
         self.G = EnhancementNet(cfg.en_width)
         self.D_global, self.D_local = discriminator(5, cfg.d_width), discriminator(4, cfg.d_width)
         self.vgg = vgg_features(cfg.sfp_layer, cfg.vgg_weights)
@@ -308,13 +321,11 @@ class _Trainer:
             torch.optim.lr_scheduler.LambdaLR(o, decay) for o in (self.opt_g, self.opt_d)
         ]
         self.iteration = 0
-        monitor_gen = torch.Generator().manual_seed(cfg.seed + 1)
-        source = self.syn or self.normal
-        self.monitor_normal = torch.stack(
-            [source.draw(monitor_gen) for _ in range(cfg.monitor_pairs)]
-        )
-        self.monitor_low = torch.stack(
-            [synthesize_low_light(x, monitor_gen, cfg.max_low_luma) for x in self.monitor_normal]
+        monitor_rng = np.random.default_rng(cfg.seed + 1)
+        pairs = [(self.syn or self.normal).draw(monitor_rng) for _ in range(cfg.monitor_pairs)]
+        self.monitor_normal = _to_batch(pairs)
+        self.monitor_low = _to_batch(
+            [synthesize_low_light(x, monitor_rng, cfg.max_low_luma) for x in pairs]
         )
 
     def sfp_flag(self) -> str:
@@ -325,26 +336,24 @@ class _Trainer:
         real_prob = self.cfg.real_low_prob if self.syn else 1.0
         samples = []
         for _ in range(self.cfg.batch):
-            if self.real is not None and torch.rand((), generator=self.gen) < real_prob:
-                samples.append(self.real.draw(self.gen))
+            if self.real is not None and self.rng.random() < real_prob:
+                samples.append(self.real.draw(self.rng))
             else:
-                samples.append(
-                    synthesize_low_light(self.syn.draw(self.gen), self.gen, self.cfg.max_low_luma)
-                )
-        return torch.stack(samples)
+                img = self.syn.draw(self.rng)
+                samples.append(synthesize_low_light(img, self.rng, self.cfg.max_low_luma))
+        return _to_batch(samples)
 
     def step(self) -> dict[str, float]:
         """One iteration: G step, then one step on both discriminators with G's output detached."""
         cfg = self.cfg
-        low, normal = (
-            self._low_batch(),
-            torch.stack([self.normal.draw(self.gen) for _ in range(cfg.batch)]),
+        low = self._low_batch()
+        normal = _to_batch([self.normal.draw(self.rng) for _ in range(cfg.batch)])
+        divisor = np.where(
+            self.rng.random(cfg.batch) < cfg.vary_prob, self.rng.uniform(2, 4, cfg.batch), 1
         )
-        vary = torch.rand(cfg.batch, 1, 1, 1, generator=self.gen) < cfg.vary_prob
-        divisor = torch.where(vary, 2 + 2 * torch.rand(cfg.batch, 1, 1, 1, generator=self.gen), 1.0)
-        fake = self.G(low / divisor)
-        fake_at = _corners(self.gen, cfg.n_patches, cfg.crop, cfg.patch)
-        real_at = _corners(self.gen, cfg.n_patches, cfg.crop, cfg.patch)
+        fake = self.G(low / torch.from_numpy(divisor).float().view(-1, 1, 1, 1))
+        fake_at = _corners(self.rng, cfg.n_patches, cfg.crop, cfg.patch)
+        real_at = _corners(self.rng, cfg.n_patches, cfg.crop, cfg.patch)
         fake_p, low_p = _patches(fake, fake_at, cfg.patch), _patches(low, fake_at, cfg.patch)
         real_p = _patches(normal, real_at, cfg.patch)
 
@@ -405,7 +414,7 @@ class _Trainer:
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "scheds": [s.state_dict() for s in self.scheds],
-            "gen": self.gen.get_state(),
+            "rng": self.rng.bit_generator.state,
             "torch_rng": torch.get_rng_state(),
         }
 
@@ -426,7 +435,7 @@ class _Trainer:
             getattr(self, name).load_state_dict(blob[name])
         for sched, state in zip(self.scheds, blob["scheds"], strict=True):
             sched.load_state_dict(state)
-        self.gen.set_state(blob["gen"])
+        self.rng.bit_generator.state = blob["rng"]
         torch.set_rng_state(blob["torch_rng"])
         self.iteration = blob["iteration"]
 

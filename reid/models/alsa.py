@@ -42,7 +42,7 @@ from reid.errors import CheckpointError
 EN_FORMAT = "mcvrt-alsa-en/1"
 DEFAULT_EN_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "alsa_en.pt"
 GCA_MODES = ("text", "torch_literal")
-_LUMA = (0.299, 0.587, 0.114)
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # Rec. 601 RGB -> luma
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class ALSAConfig:
 
 def luminance(x: Tensor) -> Tensor:
     """Rec. 601 luma of Bx3xHxW RGB -> Bx1xHxW."""
-    w = x.new_tensor(_LUMA).view(1, 3, 1, 1)
+    w = x.new_tensor(LUMA_WEIGHTS).view(1, 3, 1, 1)
     return (x * w).sum(dim=1, keepdim=True)
 
 
