@@ -1,0 +1,100 @@
+"""Training transforms: geometric augmentation on (B, 3, H, W) float RGB in [0, 1], low light on
+uint8 images through `reid.degrade` (the same code the evaluation uses).
+
+Resizing happens once, when images are cached (`reid.data.datasets.cache_images`), and in the
+embedder; ImageNet normalisation happens only inside the backbone's forward (methods.md §0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from reid import degrade
+from reid.config import require
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+LOW_LIGHT_GAIN = (0.02, 0.3)  # linear-light gain range of the low-light variant
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    flip: float = 0.5  # probability of a horizontal flip
+    pad: int = 10  # zero-pad by this many pixels, then crop back at a random offset
+    erase: float = 0.5  # probability of random erasing (filled with the ImageNet mean)
+    erase_area: tuple[float, float] = (0.02, 0.4)  # erased fraction of the image
+    low_light: float = 0.0  # probability of replacing an image by a random low-light version
+    dark_fraction: float = 0.1  # paper protocol: this fixed fraction of the train images ...
+    dark_factor: float = 0.3  # ... is multiplied by this factor once (methods.md §1.8)
+
+    def __post_init__(self) -> None:
+        for name in ("flip", "erase", "low_light", "dark_fraction"):
+            require(0.0 <= getattr(self, name) <= 1.0, f"augment.{name} must be in [0, 1]")
+        require(self.pad >= 0, "augment.pad must be >= 0")
+        lo, hi = self.erase_area
+        require(0.0 < lo <= hi < 1.0, "augment.erase_area must be 0 < lo <= hi < 1")
+        require(0.0 < self.dark_factor <= 1.0, "augment.dark_factor must be in (0, 1]")
+
+
+def darkened_subset(n: int, fraction: float, seed: int = 0) -> np.ndarray:
+    """Boolean mask picking round(fraction * n) of n images with a fixed seed (the paper's
+    "darker" split; the same for every method that uses the same list and seed)."""
+    mask = np.zeros(n, bool)
+    count = round(fraction * n)
+    mask[np.random.default_rng(seed).permutation(n)[:count]] = True
+    return mask
+
+
+def random_low_light(
+    images: np.ndarray,
+    p: float,
+    generator: torch.Generator,
+    gain: tuple[float, float] = LOW_LIGHT_GAIN,
+) -> np.ndarray:
+    """Replace each (N, H, W, 3) uint8 image, with probability `p`, by `reid.degrade.low_light`
+    (gamma 2.2, gain ~ LogUniform(`gain`), Poisson-Gaussian noise; methods.md §2.3 mode 3)."""
+    out = images.copy()
+    picked = (torch.rand(len(images), generator=generator) < p).nonzero().flatten().tolist()
+    if picked:
+        rng = np.random.default_rng(int(torch.randint(2**62, (1,), generator=generator)))
+        for i in picked:
+            g = float(np.exp(rng.uniform(np.log(gain[0]), np.log(gain[1]))))
+            out[i] = degrade.low_light(images[i], g, rng)
+    return out
+
+
+def augment(images: Tensor, cfg: AugmentConfig, generator: torch.Generator) -> Tensor:
+    """Training augmentation of a float batch: flip, pad-crop, random erasing."""
+    out = images.clone()
+    b, _, h, w = out.shape
+    flip = torch.rand(b, generator=generator) < cfg.flip
+    out[flip] = out[flip].flip(-1)
+    if cfg.pad:
+        padded = torch.nn.functional.pad(out, [cfg.pad] * 4)
+        dy = torch.randint(2 * cfg.pad + 1, (b,), generator=generator).tolist()
+        dx = torch.randint(2 * cfg.pad + 1, (b,), generator=generator).tolist()
+        out = torch.stack(
+            [
+                padded[i, :, y : y + h, x : x + w]
+                for i, (y, x) in enumerate(zip(dy, dx, strict=True))
+            ]
+        )
+    for i in (torch.rand(b, generator=generator) < cfg.erase).nonzero().flatten().tolist():
+        _erase(out[i], cfg.erase_area, generator)
+    return out
+
+
+def _erase(image: Tensor, area: tuple[float, float], generator: torch.Generator) -> None:
+    """Fill one random rectangle of `image` (in place) with the ImageNet mean colour."""
+    _, h, w = image.shape
+    u = torch.rand(3, generator=generator).tolist()
+    frac = area[0] + (area[1] - area[0]) * u[0]
+    aspect = float(np.exp(np.log(0.3) + (np.log(3.3) - np.log(0.3)) * u[1]))
+    eh = min(h, max(1, round((frac * h * w * aspect) ** 0.5)))
+    ew = min(w, max(1, round((frac * h * w / aspect) ** 0.5)))
+    y = int(u[2] * (h - eh + 1))
+    x = int(torch.randint(w - ew + 1, (1,), generator=generator))
+    image[:, y : y + eh, x : x + ew] = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
