@@ -20,10 +20,12 @@ COCO_VEHICLES = (2, 3, 5, 7)  # car, motorcycle, bus, truck
 class InputConfig:
     max_frames: int | None = None  # decode at most this many frames per camera (None = all)
     stride: int = 1  # process every stride-th frame
+    workers: int = 0  # camera worker processes; 0 = one per camera up to the CPU cores (1 on CUDA)
 
     def __post_init__(self) -> None:
         require(self.max_frames is None or self.max_frames >= 1, "input.max_frames must be >= 1")
         require(self.stride >= 1, "input.stride must be >= 1")
+        require(self.workers >= 0, "input.workers must be >= 0")
 
 
 @dataclass(frozen=True)

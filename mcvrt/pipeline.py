@@ -2,16 +2,26 @@
 
 videos -> Camera[] -> per camera: Frame -> Detections -> (+embedding) -> Tracker -> Tracklet[]
 -> cross-camera graph -> global ids -> CSV / JSON (+ optional video and gallery).
+
+Cameras are independent until matching, so with `input.workers` > 1 each runs in a worker
+process (spawned, pinned to its share of the CPU cores, models loaded once per process) and the
+results are merged in camera order: the same tracklets and ids as a one-process run. Within a
+camera a background thread decodes the next frame while the current one is detected.
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
+import pickle
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from tqdm import tqdm
@@ -32,11 +42,15 @@ from mcvrt.tracklets import TrackletCollector
 from mcvrt.types import Camera, Detections, Tracklet
 
 Detect = Callable[[np.ndarray], Detections]  # BGR image -> detections
+T = TypeVar("T")
 
 
 @dataclass
 class StageTimes:
-    """Wall seconds spent per stage (decode includes waiting on the video reader)."""
+    """Wall seconds spent per stage, summed over cameras (decode = waiting on the video reader).
+
+    With parallel workers the per-camera sums add up to more than the run's wall time.
+    """
 
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
@@ -54,7 +68,7 @@ class RunResult:
     frames: int  # camera-frames processed, all cameras
     tracklets: list[Tracklet]
     global_ids: dict[tuple[str, int], int]
-    seconds: float  # wall time of decode + detect + embed + track + match
+    seconds: float  # wall time of model loading + decode + detect + embed + track + match
     stage_seconds: dict[str, float]
     outputs: list[Path]
 
@@ -68,6 +82,31 @@ class RunResult:
         return len(set(self.global_ids.values()))
 
 
+def load_models(cfg: PipelineConfig, detect: Detect | None = None,
+                embed: Embed | None = None) -> tuple[Detect, Embed]:
+    """The given callables, else the configured detector and embedder (embedder checked first)."""
+    if embed is None:
+        embed = load_embed(cfg.appearance)
+    if detect is None:
+        from mcvrt.detection import Detector
+
+        detect = Detector(cfg.detector)
+    return detect, embed
+
+
+def prefetch(items: Generator[T, None, None]) -> Iterator[T]:
+    """Yield `items` while a background thread produces the next one (e.g. decodes a frame)."""
+    end = object()
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mcvrt-decode") as pool:
+            pending = pool.submit(next, items, end)
+            while (item := pending.result()) is not end:
+                pending = pool.submit(next, items, end)
+                yield item
+    finally:
+        items.close()
+
+
 def track_camera(
     camera: Camera, cfg: PipelineConfig, detect: Detect, embed: Embed, times: StageTimes
 ) -> tuple[list[Tracklet], int]:
@@ -77,7 +116,7 @@ def track_camera(
     tracker, collector = Tracker(cfg.tracker), TrackletCollector(camera)
     every, stride = cfg.appearance.embed_every, cfg.input.stride
     total = math.ceil(camera.frame_count / stride)
-    frames = read_frames(camera, stride, cfg.input.max_frames)
+    frames = prefetch(read_frames(camera, stride, cfg.input.max_frames))
     processed = 0
     t = time.perf_counter()
     for frame in tqdm(frames, total=total, desc=camera.id, unit="frame", leave=False):
@@ -91,6 +130,121 @@ def track_camera(
         t = times.add("track", t)
         processed += 1
     return collector.finish(), processed
+
+
+def usable_cores() -> list[int]:
+    """The CPU cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
+
+
+def worker_count(cfg: PipelineConfig, cameras: int) -> int:
+    """Worker processes for `cameras` cameras: `input.workers`, or one per camera up to the cores.
+
+    On a CUDA detector the automatic choice is 1: a single process keeps one model on the GPU.
+    """
+    if cfg.input.workers:
+        return min(cfg.input.workers, cameras)
+    if cfg.detector.device.startswith("cuda"):
+        return 1
+    return max(1, min(cameras, len(usable_cores())))
+
+
+def core_sets(workers: int) -> list[list[int]]:
+    """Split the usable cores into `workers` disjoint groups (round-robin single cores if fewer)."""
+    cores = usable_cores()
+    if workers > len(cores):
+        return [[cores[i % len(cores)]] for i in range(workers)]
+    return [[int(c) for c in group] for group in np.array_split(cores, workers)]
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """Fork workers from a clean server process that has imported the pipeline (spawn elsewhere).
+
+    Never a plain fork: the caller may hold threads (decoders, OpenMP pools) a child would inherit
+    half-locked.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__])
+    return ctx
+
+
+_worker: dict = {}  # per worker process: config and callables (models loaded on first use)
+
+
+def _init_worker(slots: multiprocessing.Queue, cfg: PipelineConfig, detect: Detect | None,
+                 embed: Embed | None) -> None:
+    """Pin this worker to its cores and limit library threads to them, before any model loads."""
+    cores = slots.get()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, cores)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(len(cores))
+    import cv2
+
+    cv2.setNumThreads(len(cores))
+    _worker.update(cfg=cfg, detect=detect, embed=embed)
+
+
+def _track_in_worker(camera: Camera) -> tuple[list[Tracklet], int, dict[str, float]]:
+    """`track_camera` in a worker process; the models load once, on the worker's first camera."""
+    times, cfg = StageTimes(), _worker["cfg"]
+    t = time.perf_counter()
+    _worker["detect"], _worker["embed"] = load_models(cfg, _worker["detect"], _worker["embed"])
+    times.add("load", t)
+    tracklets, frames = track_camera(camera, cfg, _worker["detect"], _worker["embed"], times)
+    return tracklets, frames, dict(times.seconds)
+
+
+def track_cameras(
+    cameras: Sequence[Camera], cfg: PipelineConfig, detect: Detect | None, embed: Embed | None,
+    times: StageTimes,
+) -> tuple[list[Tracklet], int]:
+    """Every camera's tracklets (in camera order) and the camera-frames processed.
+
+    One process when `worker_count` is 1, else a pool of spawned workers; given `detect` /
+    `embed` callables are then sent to the workers, so they must be picklable.
+    """
+    workers = worker_count(cfg, len(cameras))
+    if workers > 1:
+        results = _track_in_pool(cameras, cfg, detect, embed, workers, times)
+    else:
+        t = time.perf_counter()
+        detect, embed = load_models(cfg, detect, embed)
+        times.add("load", t)
+        results = [track_camera(c, cfg, detect, embed, times)
+                   for c in tqdm(cameras, desc="cameras", unit="cam", disable=len(cameras) < 2)]
+    return [t for tracklets, _ in results for t in tracklets], sum(n for _, n in results)
+
+
+def _track_in_pool(
+    cameras: Sequence[Camera], cfg: PipelineConfig, detect: Detect | None, embed: Embed | None,
+    workers: int, times: StageTimes,
+) -> list[tuple[list[Tracklet], int]]:
+    """`track_camera` for every camera in `workers` spawned processes; results in camera order."""
+    try:
+        pickle.dumps((detect, embed))
+    except (pickle.PicklingError, AttributeError, TypeError) as exc:
+        raise TypeError(f"detect/embed must be picklable to run {workers} camera workers "
+                        f"(or set input.workers: 1): {exc}") from exc
+    ctx = _worker_context()
+    slots = ctx.Queue()
+    for cores in core_sets(workers):
+        slots.put(cores)
+    with ProcessPoolExecutor(workers, ctx, _init_worker, (slots, cfg, detect, embed)) as pool:
+        futures = [pool.submit(_track_in_worker, c) for c in cameras]
+        try:
+            parts = [f.result() for f in futures]
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+    for _, _, seconds in parts:
+        for stage, value in seconds.items():
+            times.seconds[stage] += value
+    return [(tracklets, frames) for tracklets, frames, _ in parts]
 
 
 def check_writable(out_dir: Path) -> None:
@@ -116,27 +270,17 @@ def run(
     check_writable(out_dir)
     if cfg.matching.topology is not None:
         load_topology(cfg.matching.topology)  # a bad topology file fails before detection starts
-    if embed is None:
-        embed = load_embed(cfg.appearance)
-    if detect is None:
-        from mcvrt.detection import Detector
-
-        detect = Detector(cfg.detector)
     times = StageTimes()
     start = time.perf_counter()
-    tracklets: list[Tracklet] = []
-    frames = 0
-    for camera in tqdm(cameras, desc="cameras", unit="cam", disable=len(cameras) < 2):
-        camera_tracklets, n = track_camera(camera, cfg, detect, embed, times)
-        tracklets += camera_tracklets
-        frames += n
+    tracklets, frames = track_cameras(cameras, cfg, detect, embed, times)
     t = time.perf_counter()
     global_ids, graph = match_tracklets(tracklets, cfg.matching)
     times.add("match", t)
     seconds = time.perf_counter() - start
     outputs = write_outputs(cfg, cameras, tracklets, global_ids, graph_to_dict(graph), out_dir)
     outputs.append(out_dir / "summary.json")
-    result = RunResult(list(cameras), frames, tracklets, global_ids, seconds, dict(times.seconds), outputs)
+    result = RunResult(list(cameras), frames, tracklets, global_ids, seconds, dict(times.seconds),
+                       outputs)
     write_json(outputs[-1], summary_dict(result))
     return result
 
@@ -164,7 +308,8 @@ def write_outputs(
         from mcvrt import visualize
 
         if cfg.output.gallery:
-            outputs.append(visualize.write_gallery(out_dir / "gallery.png", cameras, tracklets, global_ids))
+            outputs.append(
+                visualize.write_gallery(out_dir / "gallery.png", cameras, tracklets, global_ids))
         if cfg.output.save_video:
             outputs += visualize.write_videos(out_dir / "videos", cameras, tracklets, global_ids)
     return outputs
