@@ -9,18 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torchvision
 from torchvision.io import write_png
 
 from reid.config import load_yaml
-from reid.enlighten import (
-    EnlightenConfig,
-    discriminator,
-    synthesize_low_light,
-    train_enhancer,
-    vgg_features,
-)
+from reid.enlighten import EnlightenConfig, train_enhancer
+from reid.enlighten_data import EnlightenData, synthesize_low_light
 from reid.errors import CheckpointError
 from reid.models.alsa import ALSAConfig, ALSACorrection
+from reid.models.enlighten_gan import discriminator, vgg_features
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,9 +45,18 @@ def test_vgg_cut_points() -> None:
     assert vgg_features("relu5_1", None)(x).shape == (1, 512, 4, 4)  # 4th max-pool skipped
 
 
+def test_vgg_loads_torchvision_weights_at_torchvision_indices(tmp_path: Path) -> None:
+    cfg = torchvision.models.vgg.cfgs["D"]
+    full = torchvision.models.vgg.make_layers([*cfg[:14], 512]).eval()  # torchvision indices 0-25
+    torch.save({f"features.{k}": v for k, v in full.state_dict().items()}, tmp_path / "vgg.pt")
+    x = torch.rand(1, 3, 32, 32)
+    expected = torch.nn.Sequential(*(full[i] for i in [*range(23), 24, 25]))(x)
+    assert torch.allclose(vgg_features("relu5_1", tmp_path / "vgg.pt")(x), expected)
+
+
 def test_shipped_config_parses() -> None:
     cfg = load_yaml(EnlightenConfig, REPO / "configs/reid/enlighten.yaml")
-    assert cfg.en_width == 8 and cfg.crop == 96 and cfg.batch == 4
+    assert cfg.en_width == 8 and cfg.data.crop == 96 and cfg.batch == 4
 
 
 def _folders(tmp: Path) -> tuple[Path, Path]:
@@ -72,16 +78,17 @@ def _folders(tmp: Path) -> tuple[Path, Path]:
 def test_two_step_training_writes_an_en_that_alsa_loads(tmp_path: Path) -> None:
     normal, low = _folders(tmp_path)
     (tmp_path / "list.txt").write_text("\n".join(p.name for p in sorted(normal.iterdir())[:10]))
+    data = EnlightenData(
+        normal_dirs=(normal,), normal_list=tmp_path / "list.txt", low_dirs=(low,), crop=32
+    )
     cfg = EnlightenConfig(
-        normal_dirs=(normal,),
-        normal_list=tmp_path / "list.txt",
-        low_dirs=(low,),
+        data=data,
         en_width=4,
         d_width=8,
-        crop=32,
         batch=2,
         patch=16,
         n_patches=2,
+        threads=1,  # tiny tensors: one thread avoids oversubscription on busy CPUs
         sfp_layer="relu3_3",
         iterations=2,
         decay_from=1,
