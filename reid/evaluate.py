@@ -10,7 +10,8 @@ The ALSA-paper-compatible variant (`alsa_*` keys) drops junk removal: query->gal
 query-gallery layouts, leave-one-out over the whole test set for the others.
 
 Every metric is computed for each image condition: `original`, `darker` (the paper's: a fixed 10%
-of the test images x0.3), `dark` (all x0.3), `low-light` (all through `reid.degrade.low_light`).
+of the test images x0.3), `dark` (all x0.3), `low-light` (all through `reid.degrade.low_light`),
+`fog` / `fog-real` (all through `reid.fog`'s synthetic generator / its "real" stand-in).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from reid.data.datasets import CAMERA_SWAP, QUERY_GALLERY, ReidData, read_datase
 from reid.data.transforms import darkened_subset
 from reid.embedder import Embedder, EmbedderConfig, load_embedder
 from reid.errors import ReidError
+from reid.fog import REAL_FOG, SYNTHETIC_FOG, fog_bgr
 
-CONDITIONS = ("original", "darker", "dark", "low-light")
+CONDITIONS = ("original", "darker", "dark", "low-light", "fog", "fog-real")
 Trial = tuple[np.ndarray, np.ndarray, bool]  # query indices, gallery indices, remove junk
 
 
@@ -131,6 +133,8 @@ def degrade_images(images: Sequence[np.ndarray], condition: str, seed: int = 0) 
     if condition == "low-light":
         rng = np.random.default_rng(seed)
         return [degrade.low_light(im, 0.05, rng) for im in images]
+    if condition in ("fog", "fog-real"):
+        return fog_bgr(images, SYNTHETIC_FOG if condition == "fog" else REAL_FOG, seed)
     raise ReidError(f"unknown image condition {condition!r}; choose from {list(CONDITIONS)}")
 
 

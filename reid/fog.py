@@ -14,6 +14,7 @@ fixes the result.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,3 +121,15 @@ def _blur(image: Tensor, sigma: float) -> Tensor:
 def _jpeg(image: Tensor, quality: int) -> Tensor:
     pixels = (image.clamp(0, 1) * 255).round().to(torch.uint8).cpu()
     return decode_jpeg(encode_jpeg(pixels, quality=quality)).to(image) / 255
+
+
+def fog_bgr(images: Sequence[np.ndarray], cfg: FogConfig, seed: int = 0) -> list[np.ndarray]:
+    """BGR uint8 (h, w, 3) images of any sizes -> fogged copies, reproducibly for `seed`."""
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for image in images:
+        rgb = torch.from_numpy(np.ascontiguousarray(image[..., ::-1])).permute(2, 0, 1)
+        foggy = add_fog(rgb[None].float() / 255, cfg, gen)[0]
+        pixels = (foggy * 255).round().byte().permute(1, 2, 0).numpy()
+        out.append(np.ascontiguousarray(pixels[..., ::-1]))
+    return out

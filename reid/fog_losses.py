@@ -26,12 +26,11 @@ class SJDLLossConfig:
     lambda3: float = 1e-5  # total variation (L_TV)
     lambda4: float = 300.0  # Fourier self-constraint (L_SC); the released code used 0.01 (S9)
     ce_per_channel: bool = False  # colour entropy per RGB channel instead of on the channel mean
-    triplet_margin: float = 0.3
+    unsupervised: bool = True  # False: no defogging loss on "real" batches (JDL, supervised only)
 
     def __post_init__(self) -> None:
         for name in ("lambda1", "lambda2", "lambda3", "lambda4"):
-            require(getattr(self, name) >= 0, f"loss.{name} must be >= 0")
-        require(self.triplet_margin >= 0, "loss.triplet_margin must be >= 0")
+            require(getattr(self, name) >= 0, f"loss.sjdl.{name} must be >= 0")
 
 
 def defog_l2(refined: Tensor, clean: Tensor, coarse: Tensor | None = None) -> Tensor:

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch.nn.functional as F
 from torch import Tensor
 
 from reid.config import require
 from reid.data.datasets import Batch
+from reid.fog_losses import SJDLLossConfig, defog_l2, unsupervised_defog_losses
 from reid.losses import batch_hard_triplet_loss, log_triplet_loss, recall_at_k_loss
 from reid.models import EmbeddingOutput
+from reid.models.sjdl import SJDLOutput
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class LossConfig:
     rsk_tau1: float = 0.01
     rsk_tau2: float = 1.0
     ce_smoothing: float = 0.1
+    sjdl: SJDLLossConfig = field(default_factory=SJDLLossConfig)  # defogging terms (method sjdl)
 
     def __post_init__(self) -> None:
         require(len(self.terms) > 0, "loss.terms must name at least one term")
@@ -76,5 +80,21 @@ def embedding_objective(out: EmbeddingOutput, batch: Batch, cfg: LossConfig) -> 
     return {name: cfg.weights.get(name, 1.0) * TERMS[name](out, batch, cfg) for name in cfg.terms}
 
 
-Objective = Callable[[EmbeddingOutput, Batch, LossConfig], dict[str, Tensor]]
-OBJECTIVES: dict[str, Objective] = {"baseline": embedding_objective, "alsa": embedding_objective}
+def sjdl_objective(out: SJDLOutput, batch: Batch, cfg: LossConfig) -> dict[str, Tensor]:
+    """SJDL (methods.md §3.2): the configured ReID terms plus, on a synthetic batch (with
+    `batch.clean`), λ1·L2 to the clean image, or on a "real" batch (no clean image), the
+    unsupervised defogging priors. The loop feeds one batch of each kind per step (S10)."""
+    terms = embedding_objective(out, batch, cfg)
+    if batch.clean is not None:
+        terms["defog_l2"] = cfg.sjdl.lambda1 * defog_l2(out.defogged, batch.clean, out.coarse)
+    elif cfg.sjdl.unsupervised:
+        terms.update(unsupervised_defog_losses(out.defogged, batch.images, cfg.sjdl))
+    return terms
+
+
+Objective = Callable[[Any, Batch, LossConfig], dict[str, Tensor]]
+OBJECTIVES: dict[str, Objective] = {
+    "baseline": embedding_objective,
+    "alsa": embedding_objective,
+    "sjdl": sjdl_objective,
+}

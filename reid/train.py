@@ -31,7 +31,8 @@ from tqdm import tqdm
 
 from reid.checkpoint import model_blob, plain, read_checkpoint, save_checkpoint
 from reid.config import from_mapping, load_yaml
-from reid.data.datasets import DatasetError, ImageCache, read_dataset
+from reid.data.datasets import Batch, DatasetError, ImageCache, read_dataset
+from reid.data.fog_streams import FogStreams
 from reid.data.samplers import PKSampler
 from reid.errors import CheckpointError, ConfigError
 from reid.evaluate import evaluate, load_images
@@ -57,8 +58,14 @@ def _train_epoch(
     cfg: TrainConfig,
     optimizer: torch.optim.Optimizer,
     epoch: int,
+    fog: FogStreams | None = None,
 ) -> dict[str, float]:
-    """One pass over `batches`; returns the mean of each loss term and of the total."""
+    """One pass over `batches`; returns the mean of each loss term and of the total.
+
+    With `fog`, each step's batch becomes a fogged "syn" batch (plus a "real" one every
+    `fog.real_every` steps); each is forwarded on its own and the terms are summed, "syn/..."
+    and "real/..." (SJDL's alternating schedule, methods.md §3.3).
+    """
     gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
     objective, device = OBJECTIVES[cfg.method], torch.device(cfg.device)
     sums: dict[str, float] = defaultdict(float)
@@ -66,13 +73,13 @@ def _train_epoch(
     bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.optim.epochs}", leave=False, file=sys.stderr)
     for step, indices in enumerate(bar, 1):
         batch = cache.batch(indices, cfg.augment, gen)
-        batch = dataclasses.replace(
-            batch,
-            images=batch.images.to(device),
-            ids=batch.ids.to(device),
-            cameras=batch.cameras.to(device),
-        )
-        terms = objective(model(batch.images), batch, cfg.loss)
+        streams = fog.step(batch, epoch, step, cfg.augment, gen) if fog else {"": batch}
+        terms = {}
+        for name, part in streams.items():
+            part = _to_device(part, device)
+            prefix = f"{name}/" if name else ""
+            for term, value in objective(model(part.images), part, cfg.loss).items():
+                terms[prefix + term] = value
         total = sum(terms.values())
         if not torch.isfinite(total):
             raise FloatingPointError(f"non-finite loss at epoch {epoch + 1} step {step}: {terms}")
@@ -83,6 +90,12 @@ def _train_epoch(
             sums[name] += float(value.detach())
         bar.set_postfix({k: f"{v / step:.3f}" for k, v in sums.items()})
     return {k: v / max(len(batches), 1) for k, v in sums.items()}
+
+
+def _to_device(batch: Batch, device: torch.device) -> Batch:
+    fields = (f.name for f in dataclasses.fields(batch))
+    moved = {n: getattr(batch, n).to(device) for n in fields if getattr(batch, n) is not None}
+    return dataclasses.replace(batch, **moved)
 
 
 def train(cfg: TrainConfig, out_dir: str | Path | None = None) -> Path:
@@ -104,14 +117,18 @@ def _train(cfg: TrainConfig, out: Path) -> Path:
     data = read_dataset(cfg.data.root, cfg.data.layout, cfg.data.test_split)
     if not data.train:
         raise DatasetError(f"{cfg.data.root}: no training images (layout {data.layout!r})")
+    fog = None
+    if cfg.fog is not None:
+        fog = FogStreams(cfg.fog, data.train, cfg.data.input_size, cfg.data.p, cfg.data.k, cfg.seed)
+    train_samples = fog.synthetic if fog else data.train
     cache = ImageCache(
-        data.train,
+        train_samples,
         cfg.data.input_size,
         cfg.augment.dark_fraction,
         cfg.augment.dark_factor,
         cfg.seed,
     )
-    sampler = PKSampler([s.pid for s in data.train], cfg.data.p, cfg.data.k, cfg.seed)
+    sampler = PKSampler([s.pid for s in train_samples], cfg.data.p, cfg.data.k, cfg.seed)
     test_images = load_images(data) if data.test else []
     num_ids = data.num_train_ids if cfg.loss.needs_classifier else 0
     model = build_model(cfg.method, cfg.model, num_ids).to(cfg.device)
@@ -136,7 +153,7 @@ def _train(cfg: TrainConfig, out: Path) -> Path:
     for epoch in range(start, cfg.optim.epochs):
         tic = time.time()
         batches = sampler.batches(epoch)[: cfg.optim.iters_per_epoch]
-        terms = _train_epoch(model, cache, batches, cfg, optimizer, epoch)
+        terms = _train_epoch(model, cache, batches, cfg, optimizer, epoch, fog)
         scheduler.step()
         log.info(
             "epoch %d/%d %s lr=%.2e %.0fs",

@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reid.config import require
+from reid.data.fog_streams import FogTrainConfig
 from reid.data.transforms import AugmentConfig
 from reid.models import MODELS, ModelConfig
 from reid.objectives import OBJECTIVES, LossConfig
 
-EVAL_CONDITIONS = ("original", "darker", "dark", "low-light")
+EVAL_CONDITIONS = ("original", "darker", "dark", "low-light", "fog", "fog-real")
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    fog: FogTrainConfig | None = None  # fog the training batches (+ a "real" stream); SJDL needs it
 
     def __post_init__(self) -> None:
         require(

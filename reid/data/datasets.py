@@ -289,6 +289,7 @@ class Batch:
     images: torch.Tensor  # (B, 3, H, W) float32 RGB in [0, 1]
     ids: torch.Tensor  # (B,) int64
     cameras: torch.Tensor  # (B,) int64
+    clean: torch.Tensor | None = None  # (B, 3, H, W) fog-free target of synthetic fog, else None
 
 
 class ImageCache:

@@ -10,12 +10,14 @@ from torch import nn
 from reid.errors import ConfigError
 from reid.models.alsa import ALSAConfig, ALSACorrection
 from reid.models.backbone import BackboneConfig, CorrectedNet, EmbeddingNet, EmbeddingOutput
+from reid.models.sjdl import SJDL, SJDLConfig
 
 
 @dataclass(frozen=True)
 class ModelConfig:
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
     alsa: ALSAConfig = field(default_factory=ALSAConfig)  # used by method "alsa"
+    sjdl: SJDLConfig = field(default_factory=SJDLConfig)  # used by method "sjdl"
 
 
 def _baseline(cfg: ModelConfig, num_ids: int) -> nn.Module:
@@ -26,7 +28,15 @@ def _alsa(cfg: ModelConfig, num_ids: int) -> nn.Module:
     return CorrectedNet(ALSACorrection(cfg.alsa), EmbeddingNet(cfg.backbone, num_ids))
 
 
-MODELS: dict[str, Callable[[ModelConfig, int], nn.Module]] = {"baseline": _baseline, "alsa": _alsa}
+def _sjdl(cfg: ModelConfig, num_ids: int) -> nn.Module:
+    return SJDL(cfg.backbone, cfg.sjdl, num_ids)
+
+
+MODELS: dict[str, Callable[[ModelConfig, int], nn.Module]] = {
+    "baseline": _baseline,
+    "alsa": _alsa,
+    "sjdl": _sjdl,
+}
 
 
 def build_model(name: str, cfg: ModelConfig, num_ids: int = 0) -> nn.Module:

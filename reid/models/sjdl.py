@@ -10,43 +10,32 @@ inference costs exactly what the plain backbone costs. Layout and decisions: met
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-import torchvision
 from torch import Tensor, nn
 
 from reid.config import require
-from reid.errors import CheckpointError
+from reid.data.transforms import IMAGENET_MEAN
+from reid.errors import ConfigError
+from reid.models.backbone import IMAGENET_STD, BackboneConfig, EmbeddingOutput, _trunk
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-BACKBONES = ("resnet18", "resnet34", "resnet50")
 FIRM_LAYOUTS = ("code", "paper")
 
 
 @dataclass(frozen=True)
 class SJDLConfig:
-    backbone: str = "resnet50"
-    num_ids: int = 1  # synthetic-domain training identities (FC_syn)
-    num_real_ids: int = 0  # "real"-domain training identities (FC_real); 0 = no real head
-    pretrained: Path | None = None  # local torchvision state_dict for the backbone; never downloads
-    firm: str = "code"  # "code": released layer list (default, S2); "paper": the paper's text
+    firm: str = "code"  # "code": the released layer list (default, S2); "paper": the paper's text
 
     def __post_init__(self) -> None:
-        require(self.backbone in BACKBONES, f"model.backbone must be one of {BACKBONES}")
-        require(self.firm in FIRM_LAYOUTS, f"model.firm must be one of {FIRM_LAYOUTS}")
-        require(self.num_ids >= 1, "model.num_ids must be >= 1")
-        require(self.num_real_ids >= 0, "model.num_real_ids must be >= 0")
+        require(self.firm in FIRM_LAYOUTS, f"model.sjdl.firm must be one of {FIRM_LAYOUTS}")
 
 
 @dataclass(frozen=True)
-class SJDLOutput:
-    embedding: Tensor  # (B, D) GAP feature before the BN-neck (logged; the code evaluates it)
-    bn_embedding: Tensor  # (B, D) after the BN-neck: triplet loss and evaluation use this
-    logits: Tensor  # (B, num_ids) synthetic-domain classifier
-    logits_real: Tensor | None  # (B, num_real_ids) real-domain classifier, None without one
+class SJDLOutput(EmbeddingOutput):
+    """`embedding` (B, D): the BN-neck feature, unit norm (triplet and evaluation use it);
+    `logits` (B, num_ids): the identity classifier on the BN-neck feature; plus the defogging:"""
+
     defogged: Tensor  # (B, 3, H, W) refined FIRM output J in [0, 1]
     coarse: Tensor | None  # (B, 3, H, W) coarse FIRM output in [0, 1]; None for firm="paper"
 
@@ -146,60 +135,50 @@ def _out_channels(module: nn.Module) -> int:
     return [m for m in module.modules() if isinstance(m, nn.BatchNorm2d)][-1].num_features
 
 
-def _resnet(name: str, pretrained: Path | None) -> torchvision.models.ResNet:
-    net = getattr(torchvision.models, name)(weights=None)
-    if pretrained is not None:
-        try:
-            state = torch.load(pretrained, map_location="cpu", weights_only=True)
-            net.load_state_dict(state)
-        except (OSError, RuntimeError) as exc:
-            raise CheckpointError(f"cannot load backbone weights {pretrained}: {exc}") from None
-    return net
-
-
 class SJDL(nn.Module):
-    """CFSM + ReIDM (+ FIRM in training). Images (B, 3, H, W) in [0, 1], H, W divisible by 32."""
+    """CFSM + ReIDM (+ FIRM in training). Images (B, 3, H, W) in [0, 1], H, W divisible by 32.
 
-    def __init__(self, cfg: SJDLConfig) -> None:
+    The embedding is GAP + BN-neck (no projection), so `backbone.embed_dim` must equal the trunk
+    width: 512 for resnet18/34, 2048 for resnet50. One identity classifier covers the synthetic
+    and the "real" training identities (disjoint label ranges; see `reid.data.fog_streams`).
+    """
+
+    def __init__(self, backbone: BackboneConfig, cfg: SJDLConfig, num_ids: int = 0) -> None:
         super().__init__()
-        self.cfg = cfg
-        net = _resnet(cfg.backbone, cfg.pretrained)
+        trunk, self.dim = _trunk(backbone)
+        if backbone.embed_dim != self.dim:
+            raise ConfigError(
+                f"sjdl embeds with the {backbone.arch} trunk width: set "
+                f"model.backbone.embed_dim: {self.dim} (got {backbone.embed_dim})"
+            )
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
-        self.stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
-        self.layer1 = net.layer1  # stem + layer1 = CFSM
-        self.reidm = nn.Sequential(net.layer2, net.layer3, net.layer4)
-        self.dim = _out_channels(net.layer4)
+        self.stem, self.layer1, self.reidm = trunk[:4], trunk[4], trunk[5:]  # CFSM = stem + layer1
         self.neck = nn.BatchNorm1d(self.dim)
         self.neck.bias.requires_grad_(False)  # BN-neck: scale only, shift fixed at 0
-        self.classifier = nn.Linear(self.dim, cfg.num_ids, bias=False)
-        self.classifier_real = (
-            nn.Linear(self.dim, cfg.num_real_ids, bias=False) if cfg.num_real_ids else None
-        )
-        for fc in (self.classifier, self.classifier_real):
-            if fc is not None:
-                nn.init.normal_(fc.weight, std=0.001)
-        self.firm = FIRM(_out_channels(net.layer1), _out_channels(self.stem), cfg.firm)
+        self.classifier = nn.Linear(self.dim, num_ids, bias=False) if num_ids > 0 else None
+        if self.classifier is not None:
+            nn.init.normal_(self.classifier.weight, std=0.001)
+        self.firm = FIRM(_out_channels(self.layer1), _out_channels(self.stem), cfg.firm)
 
     def _cfsm(self, images: Tensor) -> tuple[Tensor, Tensor]:
         stem = self.stem((images - self.mean) / self.std)
         return stem, self.layer1(stem)
 
-    def _reidm(self, feats: Tensor) -> tuple[Tensor, Tensor]:
-        pooled = self.reidm(feats).mean((2, 3))
-        return pooled, self.neck(pooled)
+    def _reidm(self, feats: Tensor) -> Tensor:
+        return self.neck(self.reidm(feats).mean((2, 3)))
 
     def forward(self, images: Tensor) -> SJDLOutput:
         """Training graph: both branches. Images (B, 3, H, W) in [0, 1]."""
         stem, feats = self._cfsm(images)
-        pooled, bn = self._reidm(feats)
+        bn = self._reidm(feats)
         coarse, defogged = self.firm(feats, stem, images)
-        real = self.classifier_real(bn) if self.classifier_real is not None else None
-        return SJDLOutput(pooled, bn, self.classifier(bn), real, defogged, coarse)
+        logits = self.classifier(bn) if self.classifier is not None else None
+        return SJDLOutput(F.normalize(bn, dim=1), logits, defogged, coarse)
 
     def embed(self, images: Tensor) -> Tensor:
         """Inference, CFSM + ReIDM only: (B, 3, H, W) in [0, 1] -> (B, D) unit-norm BN-neck."""
-        return F.normalize(self._reidm(self._cfsm(images)[1])[1], dim=1)
+        return F.normalize(self._reidm(self._cfsm(images)[1]), dim=1)
 
     def defog(self, images: Tensor) -> Tensor:
         """The defogging branch alone ("defog then ReID"): (B, 3, H, W) -> same shape, [0, 1]."""

@@ -1,14 +1,31 @@
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
 
+from reid.embedder import EmbedderConfig, load_embedder
 from reid.errors import ConfigError
 from reid.fog_losses import SJDLLossConfig, defog_l2, unsupervised_defog_losses
+from reid.models import BackboneConfig, ModelConfig, build_model
 from reid.models.sjdl import FIRM, SJDL, SJDLConfig
+from reid.train import train_from_yaml
+
+from .conftest import write_uit
+
+RECIPE = Path(__file__).resolve().parents[2] / "configs" / "reid" / "sjdl.yaml"
+RESNET18 = BackboneConfig(arch="resnet18", embed_dim=512)
 
 
-def small_sjdl(num_real_ids: int = 3) -> SJDL:
+def small_sjdl(num_ids: int = 5) -> SJDL:
     torch.manual_seed(0)
-    return SJDL(SJDLConfig(backbone="resnet18", num_ids=5, num_real_ids=num_real_ids))
+    return SJDL(RESNET18, SJDLConfig(), num_ids)
+
+
+@pytest.fixture(scope="module")
+def model() -> SJDL:
+    """One eval-mode model shared by the read-only tests."""
+    return small_sjdl().eval()
 
 
 @pytest.mark.parametrize("layout", ["code", "paper"])
@@ -26,37 +43,34 @@ def test_firm_output_shape_equals_input_shape(layout, size):
     assert 0 <= refined.min() and refined.max() <= 1
 
 
-def test_forward_shapes_follow_the_backbone_channels():
-    model = small_sjdl()
-    out = model(torch.rand(2, 3, 64, 64))
-    assert out.embedding.shape == out.bn_embedding.shape == (2, 512)
-    assert out.logits.shape == (2, 5) and out.logits_real.shape == (2, 3)
-    assert out.defogged.shape == out.coarse.shape == (2, 3, 64, 64)
-    assert small_sjdl(num_real_ids=0)(torch.rand(2, 3, 32, 32)).logits_real is None
+def test_forward_shapes_follow_the_backbone_channels(model):
+    with torch.no_grad():
+        out = model(torch.rand(2, 3, 64, 96))
+    assert out.embedding.shape == (2, 512) and out.logits.shape == (2, 5)
+    assert out.defogged.shape == out.coarse.shape == (2, 3, 64, 96)
+    torch.testing.assert_close(out.embedding.norm(dim=1), torch.ones(2))
 
 
-def test_embed_is_unit_norm_and_skips_the_defogging_branch():
-    model = small_sjdl().eval()
+def test_embed_is_unit_norm_and_skips_the_defogging_branch(model):
     calls = []
-    model.firm.register_forward_hook(lambda *_: calls.append(1))
+    hook = model.firm.register_forward_hook(lambda *_: calls.append(1))
     with torch.no_grad():
         emb = model.embed(torch.rand(3, 3, 64, 64))
+    hook.remove()
     assert emb.shape == (3, model.dim) == (3, 512)
     torch.testing.assert_close(emb.norm(dim=1), torch.ones(3))
     assert calls == []
 
 
-def test_embed_matches_the_normalised_bn_embedding_of_forward():
-    model = small_sjdl().eval()
+def test_embed_matches_the_embedding_of_forward(model):
     images = torch.rand(2, 3, 64, 64)
     with torch.no_grad():
         out = model(images)
-        expected = torch.nn.functional.normalize(out.bn_embedding)
-        torch.testing.assert_close(model.embed(images), expected)
+        torch.testing.assert_close(model.embed(images), out.embedding)
 
 
 def test_fog_losses_reach_firm_and_cfsm_but_not_reidm():
-    model = small_sjdl()
+    model = small_sjdl(num_ids=0)
     foggy, clean = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
     out = model(foggy)
     losses = unsupervised_defog_losses(out.defogged, foggy, SJDLLossConfig())
@@ -69,14 +83,38 @@ def test_fog_losses_reach_firm_and_cfsm_but_not_reidm():
     assert all(p.grad is None for p in model.reidm.parameters())
 
 
-def test_bn_neck_shift_is_frozen_and_classifiers_have_no_bias():
-    model = small_sjdl()
+def test_bn_neck_shift_is_frozen_and_the_classifier_has_no_bias(model):
     assert not model.neck.bias.requires_grad
-    assert model.classifier.bias is None and model.classifier_real.bias is None
+    assert model.classifier.bias is None
 
 
-def test_config_rejects_unknown_backbone_and_layout():
-    with pytest.raises(ConfigError, match="backbone"):
-        SJDLConfig(backbone="vgg16")
+def test_built_by_name_and_configuration_errors_are_explained():
+    assert isinstance(build_model("sjdl", ModelConfig(backbone=RESNET18), 4), SJDL)
     with pytest.raises(ConfigError, match="firm"):
         SJDLConfig(firm="unet")
+    with pytest.raises(ConfigError, match="embed_dim: 512"):
+        SJDL(BackboneConfig(arch="resnet18", embed_dim=256), SJDLConfig())
+
+
+def test_two_step_training_smoke_run(tmp_path: Path) -> None:
+    root = write_uit(tmp_path / "uit", train_ids=8, val_ids=3)
+    overrides = {
+        "data.root": root,
+        "out_dir": tmp_path / "run",
+        "data.input_size": [32, 32],
+        "data.p": 2,
+        "fog.real_fraction": 0.5,
+        "optim.epochs": 1,
+        "optim.iters_per_epoch": 2,
+        "eval.conditions": ["original", "fog-real"],
+    }
+    best = train_from_yaml(RECIPE, overrides)
+    log = (tmp_path / "run" / "train.log").read_text()
+    for term in ("syn/triplet=", "syn/ce=", "syn/defog_l2=", "real/ce=", "real/colour_entropy=",
+                 "real/dark_channel=", "real/total_variation=", "real/self_constraint=",
+                 "eval epoch 1: original/R1=", "fog-real/mAP="):  # fmt: skip
+        assert term in log
+    embed = load_embedder(EmbedderConfig(weights=str(best)))
+    vectors = embed(np.zeros((2, 50, 40, 3), np.uint8))
+    assert vectors.shape == (2, 512)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
