@@ -3,13 +3,14 @@
 Atmospheric scattering `I = J·t + A·(1 − t)`, `t = exp(−β·d)`, with the network-free pseudo-depth
 of `reid.degrade.pseudo_depth` computed on the clean image J (methods.md §3.5). It runs after the
 training augmentation, so a foggy image and its clean target are always aligned (S15).
+(`reid.degrade.fog` is the one-image uint8 form with a scalar β and grey A; this batched form
+also takes the β fields and tinted airlight of the "real" stand-in.)
 
 There is **no real foggy vehicle data here.** SJDL's unsupervised stage needs real foggy images
 (FVRID_Real in the paper); `REAL_FOG` stands in for them: a second generator with a deliberate
 domain gap (spatially varying β, slightly coloured airlight, blur, JPEG artefacts), applied to
-held-out identities whose clean images never reach the loss. Users who own FVRID read it with the
-`fvrid` layout instead. Every random draw comes from the caller's `torch.Generator`, so a seed
-fixes the result.
+held-out identities whose clean images never reach the loss. Every random draw comes from the
+caller's `torch.Generator`, so a seed fixes the result.
 """
 
 from __future__ import annotations
@@ -78,13 +79,15 @@ def _depth(clean: Tensor, d_min: Tensor, gen: torch.Generator, mode: str) -> Ten
     if mode == "constant":
         b = clean.shape[0]
         return _uniform(CONSTANT_DEPTH_RANGE, (b, 1, 1, 1), gen).expand(-1, 1, *clean.shape[-2:])
-    pixels = (clean.detach() * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+    pixels = (clean.detach().cpu() * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
     maps = [pseudo_depth(img.numpy(), float(lo), mode) for img, lo in zip(pixels, d_min)]
     return torch.from_numpy(np.stack(maps)).unsqueeze(1)
 
 
 def add_fog(clean: Tensor, cfg: FogConfig, generator: torch.Generator) -> Tensor:
     """(B, 3, H, W) clean RGB in [0, 1] -> foggy (B, 3, H, W) in [0, 1], deterministic per seed.
+
+    The random draws happen on the CPU (`generator` is a CPU generator); `clean` may be anywhere.
 
     Draws per image d_min ~ U[0.2, 0.4], β, A, the β field, the airlight tint, the blur sigma and
     the JPEG quality (always all of them, in that order, so one seed gives the same fog whatever
@@ -102,7 +105,7 @@ def add_fog(clean: Tensor, cfg: FogConfig, generator: torch.Generator) -> Tensor
     field = F.interpolate(field, size=(h, w), mode="bilinear", align_corners=True)
     beta = beta * (1 + cfg.beta_field * field)
     airlight = (airlight * (1 + cfg.airlight_tint * tint)).clamp(0, 1)
-    t = torch.exp(-beta * _depth(clean, d_min, generator, cfg.depth).to(clean))
+    t = torch.exp(-beta * _depth(clean, d_min, generator, cfg.depth)).to(clean)
     foggy = clean * t + airlight.to(clean) * (1 - t)
     if cfg.blur_sigma[1] > 0:
         foggy = torch.stack([_blur(img, float(s)) for img, s in zip(foggy, sigma)])

@@ -8,7 +8,8 @@ steps, fogged by a different generator, without a clean image (SJDL's unsupervis
 There is no real foggy vehicle data here: the "real" stream is the `REAL_FOG` stand-in (a
 deliberate domain gap, see `reid.fog`), never real fog. Its identities are disjoint from the
 synthetic stream's and keep their dataset-wide labels, so one classifier serves both streams.
-Any method can train on these streams; only `sjdl` uses `Batch.clean`.
+Any method can train on these streams; only `sjdl` uses `Batch.clean`. (The `fvrid` layout reads
+FVRID for those who own it; using FVRID_Real as the "real" stream is not wired in yet.)
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
 from reid.errors import ConfigError
-from reid.fog import DENSE_FOG, REAL_FOG, SYNTHETIC_FOG, FogConfig, add_fog
+from reid.fog import DENSE_FOG, REAL_FOG, SYNTHETIC_FOG, FogConfig, add_fog, fog_bgr
 
 
 def clean_batch(seed: int = 0) -> torch.Tensor:
@@ -82,3 +83,16 @@ def test_config_rejects_bad_values():
         FogConfig(airlight_range=(0.5, 1.5))
     with pytest.raises(ConfigError, match="jpeg"):
         FogConfig(jpeg_quality=(0, 80))
+
+
+def test_fog_bgr_keeps_sizes_and_channel_order():
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in ((20, 30), (41, 17))]
+    same = fog_bgr(images, FogConfig(beta_range=(0.0, 0.0)))
+    assert all(np.array_equal(a, b) for a, b in zip(images, same))
+    blue = np.zeros((16, 16, 3), np.uint8)
+    blue[..., 0] = 255  # BGR
+    out = fog_bgr([blue], FogConfig((0.5, 0.5), (0.5, 0.5)), seed=3)[0]
+    assert out.dtype == np.uint8 and out.shape == blue.shape
+    assert out[..., 0].min() > out[..., 2].max()  # still blue: channels were not swapped
+    assert np.array_equal(out, fog_bgr([blue], FogConfig((0.5, 0.5), (0.5, 0.5)), seed=3)[0])
