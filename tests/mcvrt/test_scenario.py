@@ -1,0 +1,143 @@
+"""Scenario builder on a tiny self-made world: determinism, box sanity, routes, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from mcvrt.errors import ConfigError, InputError
+from mcvrt.evaluation import evaluate_run
+from mcvrt.scenario import ScenarioConfig, build_scenario
+from reid.config import load_yaml
+
+SIZE_WH = (192, 108)
+IDENTITIES = ["car_0001", "car_0002", "truck_0003", "bus_0004", "car_0005", "motorcycle_0006"]
+
+SCENARIO_YAML = """
+seed: 3
+fps: 10.0
+duration_s: 2.0
+background: {{video: {root}/bg.mp4, median_frames: 5, erase: [[0, 0, 20, 20]]}}
+crops: {{folder: {root}/crops, identities: {root}/list.txt}}
+traffic: {{vehicles: 4, single_camera_fraction: 0.25, headway_s: 0.3}}
+links:
+  - {{from_camera: cam1, to_camera: cam2, travel_s: [0.0, 0.3]}}
+cameras:
+  - name: cam1
+    lanes:
+      - {{path: [[0.3, 1.2], [0.4, -0.02]], crossing_s: [0.8, 0.9]}}
+      - {{path: [[0.7, 1.2], [0.6, 0.5], [0.55, -0.02]], crossing_s: [0.8, 0.9]}}
+  - name: cam2
+    condition: {cam2_condition}
+    flip: x
+    lanes:
+      - {{path: [[0.5, 1.2], [0.5, -0.02]], crossing_s: [0.8, 0.9]}}
+"""
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 12-frame grey background video and two solid-colour photos per identity."""
+    root = tmp_path_factory.mktemp("world")
+    writer = cv2.VideoWriter(str(root / "bg.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10, SIZE_WH)
+    for i in range(12):
+        frame = np.full((SIZE_WH[1], SIZE_WH[0], 3), 90, np.uint8)
+        cv2.circle(frame, (10 + 10 * i, 60), 8, (255, 255, 255), -1)  # a mover the median drops
+        writer.write(frame)
+    writer.release()
+    (root / "crops").mkdir()
+    rng = np.random.default_rng(0)
+    for key in IDENTITIES:
+        for cam in (1, 2):
+            photo = np.zeros((40, 50, 3), np.uint8) + rng.integers(0, 256, 3, dtype=np.uint8)
+            cv2.imwrite(str(root / "crops" / f"{key}_cam{cam}.jpg"), photo)
+    (root / "list.txt").write_text("\n".join(f"{k}_cam1.jpg\n{k}_cam2.jpg" for k in IDENTITIES))
+    return root
+
+
+def _config(world: Path, cam2_condition: str = "day", **replace: str) -> ScenarioConfig:
+    text = SCENARIO_YAML.format(root=world, cam2_condition=cam2_condition)
+    for old, new in replace.items():
+        text = text.replace(old, new)
+    path = world / "scenario.yaml"
+    path.write_text(text)
+    return load_yaml(ScenarioConfig, path)
+
+
+GT_FILES = ("gt/multicamera.txt", "gt/cam1/gt.txt", "gt/cam2/gt.txt", "scenario.json")
+
+
+def test_build_is_deterministic_and_boxes_lie_in_frame(world: Path, tmp_path: Path) -> None:
+    a = build_scenario(_config(world), tmp_path / "a")
+    b = build_scenario(_config(world), tmp_path / "b")
+    for name in GT_FILES:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    assert (a / "cam1.mp4").is_file() and (a / "cam2.mp4").is_file()
+
+    rows = np.loadtxt(a / "gt" / "multicamera.txt").reshape(-1, 9)
+    assert len(rows) > 0 and set(rows[:, 0]) == {1, 2}
+    x, y, w, h = rows[:, 3], rows[:, 4], rows[:, 5], rows[:, 6]
+    assert (x >= 0).all() and (y >= 0).all() and (w > 0).all() and (h > 0).all()
+    assert (x + w <= SIZE_WH[0]).all() and (y + h <= SIZE_WH[1]).all()
+    assert (rows[:, 2] >= 1).all() and (rows[:, 2] <= 20).all() and (rows[:, 7:] == -1).all()
+    mot = np.loadtxt(a / "gt" / "cam1" / "gt.txt", delimiter=",").reshape(-1, 9)
+    assert set(mot[:, 7]) <= {2, 5, 7}  # motorcycles are left out by default
+    assert ((mot[:, 8] >= 0.3) & (mot[:, 8] <= 1)).all()
+
+
+def test_routes_use_both_photos_and_single_camera_distractors(world: Path, tmp_path: Path) -> None:
+    scenario = json.loads((build_scenario(_config(world), tmp_path) / "scenario.json").read_text())
+    assert [c["id"] for c in scenario["cameras"]] == [1, 2]
+    routes = [[(a["camera"], a["photo"][-8:]) for a in i["appearances"]]
+              for i in scenario["identities"]]
+    assert [("cam1", "cam1.jpg"), ("cam2", "cam2.jpg")] in routes
+    assert any(len(r) == 1 for r in routes)
+    for ident in scenario["identities"]:
+        for a in ident["appearances"]:
+            assert a["enter_s"] < a["exit_s"] <= 2.0
+
+
+def test_condition_changes_pixels_not_ground_truth(world: Path, tmp_path: Path) -> None:
+    day = build_scenario(_config(world), tmp_path / "day")
+    fog = build_scenario(_config(world, "fog"), tmp_path / "fog")
+    assert (day / "gt" / "multicamera.txt").read_text() == (fog / "gt" / "multicamera.txt").read_text()
+    cam2 = json.loads((fog / "scenario.json").read_text())["cameras"][1]
+    assert cam2["condition"] == "fog" and 0.4 <= cam2["fog_beta"] <= 1.6
+    assert 0.5 <= cam2["fog_airlight"] <= 1.0
+
+
+def test_ground_truth_as_run_scores_one(world: Path, tmp_path: Path) -> None:
+    scenario = build_scenario(_config(world), tmp_path / "scenario")
+    run = tmp_path / "run"
+    (run / "mot").mkdir(parents=True)
+    (run / "multicamera.txt").write_text((scenario / "gt" / "multicamera.txt").read_text())
+    for cam in ("cam1", "cam2"):
+        rows = (scenario / "gt" / cam / "gt.txt").read_text().splitlines()
+        (run / "mot" / f"{cam}.txt").write_text("".join(f"{r},-1\n" for r in rows))
+    (run / "summary.json").write_text(json.dumps({"cameras": {"cam1": 1, "cam2": 2}}))
+    report = evaluate_run(scenario, run)
+    assert report.cross_camera.idf1 == 1.0 and report.cameras["cam1"].mota == 1.0
+    assert report.conditions == {"cam1": "day", "cam2": "day"}
+    assert list(report.by_pair) == ["cam1-cam2"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "error", "message"),
+    [
+        ("name: cam2", "name: camB", ConfigError, "must end in digits"),
+        ("to_camera: cam2", "to_camera: cam9", ConfigError, "unknown camera"),
+        ("vehicles: 4", "vehicles: 40", ConfigError, "only 5 identities"),
+        ("headway_s: 0.3", "headway_s: 0.3, speed: 3", ConfigError, "unknown key 'traffic.speed'"),
+        ("condition: day", "condition: rain", ConfigError, "condition must be one of"),
+        ("/crops,", "/nowhere,", InputError, "crop folder not found"),
+        ("/bg.mp4", "/none.mp4", InputError, "cannot read background video"),
+    ],
+)
+def test_bad_scenarios_fail_clearly(world: Path, tmp_path: Path, old: str, new: str,
+                                    error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        build_scenario(_config(world, "day", **{old: new}), tmp_path)
