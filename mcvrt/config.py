@@ -36,13 +36,44 @@ class DetectorConfig:
     nms_iou: float = 0.5
     image_size: int = 640
     device: str = "cpu"
+    night_confidence: float | None = None  # threshold on frames estimated night (None = confidence)
+    fog_confidence: float | None = None  # threshold on frames estimated foggy (None = confidence)
+    merge_riders: bool = False  # also detect persons and bicycles; a rider merges into its two-wheeler
+    rider_support_confidence: float = 0.1  # a two-wheeler box this confident is merged with its rider
 
     def __post_init__(self) -> None:
-        require(0.0 <= self.confidence < 1.0, "detector.confidence must be in [0, 1)")
+        for key in ("confidence", "night_confidence", "fog_confidence", "rider_support_confidence"):
+            value = getattr(self, key)
+            require(value is None or 0.0 <= value < 1.0, f"detector.{key} must be in [0, 1)")
         require(0.0 < self.nms_iou <= 1.0, "detector.nms_iou must be in (0, 1]")
         require(self.image_size >= 32 and self.image_size % 32 == 0,
                 "detector.image_size must be a multiple of 32")
         require(len(self.classes) > 0, "detector.classes must not be empty")
+
+    def confidence_for(self, condition: str) -> float:
+        """The confidence threshold for a frame of `condition` (day / night / fog)."""
+        value = {"night": self.night_confidence, "fog": self.fog_confidence}.get(condition)
+        return self.confidence if value is None else value
+
+
+ENHANCERS = {"night": ("none", "gamma", "clahe", "alsa"), "fog": ("none", "dcp", "sjdl")}
+
+
+@dataclass(frozen=True)
+class EnhanceConfig:
+    night: str = "none"  # pre-processing of frames estimated night: none, gamma, clahe, alsa
+    fog: str = "none"  # pre-processing of frames estimated foggy: none, dcp, sjdl
+    alsa_weights: Path | None = None  # ALSA enhancement-network file (reid.enlighten), for alsa
+    sjdl_weights: Path | None = None  # SJDL checkpoint whose defogging branch runs, for sjdl
+    device: str = "cpu"  # torch device of the learned enhancers
+
+    def __post_init__(self) -> None:
+        for key, allowed in ENHANCERS.items():
+            require(getattr(self, key) in allowed, f"enhance.{key} must be one of {', '.join(allowed)}")
+        require(self.night != "alsa" or self.alsa_weights is not None,
+                "enhance.night: alsa needs enhance.alsa_weights")
+        require(self.fog != "sjdl" or self.sjdl_weights is not None,
+                "enhance.fog: sjdl needs enhance.sjdl_weights")
 
 
 @dataclass(frozen=True)
@@ -91,12 +122,18 @@ class MatchingConfig:
 class OutputConfig:
     save_video: bool = False  # write annotated videos (slow: re-encodes every frame)
     gallery: bool = True  # write gallery.png (one crop per camera per global id)
+    interpolate_max_gap: int = 0  # fill a track's missed frames linearly in gaps up to this many
+    # processed frames (0 = off, e.g. for real-time use)
+
+    def __post_init__(self) -> None:
+        require(self.interpolate_max_gap >= 0, "output.interpolate_max_gap must be >= 0")
 
 
 @dataclass(frozen=True)
 class PipelineConfig:
     input: InputConfig = field(default_factory=InputConfig)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
+    enhance: EnhanceConfig = field(default_factory=EnhanceConfig)
     appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     matching: MatchingConfig = field(default_factory=MatchingConfig)

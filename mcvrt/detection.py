@@ -15,6 +15,7 @@ import numpy as np
 
 from mcvrt.config import DetectorConfig
 from mcvrt.errors import InputError
+from mcvrt.riders import PERSON, TWO_WHEELERS, merge_riders
 from mcvrt.types import Detections
 
 LOCAL_WEIGHTS_HINT = (
@@ -32,8 +33,22 @@ def _check_weights(weights: str) -> None:
         raise InputError(f"detector weights not found: {weights}; {LOCAL_WEIGHTS_HINT}")
 
 
+def lowest_confidence(cfg: DetectorConfig) -> float:
+    """The lowest threshold any frame or merge uses: the detector keeps boxes down to it."""
+    values = [cfg.confidence, cfg.night_confidence, cfg.fog_confidence]
+    if cfg.merge_riders:
+        values.append(cfg.rider_support_confidence)
+    return min(v for v in values if v is not None)
+
+
 class Detector:
-    """BGR image -> `Detections` of the configured COCO vehicle classes."""
+    """BGR image -> `Detections` of the configured COCO vehicle classes.
+
+    Boxes are kept down to `lowest_confidence(cfg)`; the pipeline applies each frame's threshold
+    (`cfg.confidence_for(condition)`). With `merge_riders`, persons, bicycles and motorcycles are
+    detected too, riders merged into their two-wheelers (`mcvrt.riders`), and what is left
+    restricted to the configured classes.
+    """
 
     def __init__(self, cfg: DetectorConfig) -> None:
         _check_weights(cfg.weights)
@@ -56,16 +71,21 @@ class Detector:
         self.cfg = cfg
 
     def _predict(self, image: np.ndarray, cfg: DetectorConfig) -> Detections:
+        classes = set(cfg.classes) | ({PERSON, *TWO_WHEELERS} if cfg.merge_riders else set())
         result = self.model.predict(
             image,
-            conf=cfg.confidence,
+            conf=lowest_confidence(cfg),
             iou=cfg.nms_iou,
             imgsz=cfg.image_size,
-            classes=list(cfg.classes),
+            classes=sorted(classes),
             device=cfg.device,
             verbose=False,
         )[0]
-        return from_ultralytics(result)
+        dets = from_ultralytics(result)
+        if not cfg.merge_riders:
+            return dets
+        dets = merge_riders(dets)
+        return dets[np.isin(dets.class_id, cfg.classes)]
 
     def __call__(self, image: np.ndarray) -> Detections:
         return self._predict(image, self.cfg)

@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from mcvrt.appearance import Embed, embed_detections, load_embed
 from mcvrt.config import PipelineConfig
+from mcvrt.enhance import FramePreparer
 from mcvrt.errors import InputError
 from mcvrt.export import (
     number_cameras,
@@ -36,6 +37,7 @@ from mcvrt.export import (
     write_mot,
     write_tracks_csv,
 )
+from mcvrt.interpolate import fill_gaps
 from mcvrt.matching import graph_to_dict, load_topology, match_tracklets
 from mcvrt.tracking import Tracker
 from mcvrt.tracklets import TrackletCollector
@@ -114,6 +116,7 @@ def track_camera(
     from mcvrt.video import read_frames
 
     tracker, collector = Tracker(cfg.tracker), TrackletCollector(camera)
+    prepare = FramePreparer(cfg.enhance)
     every, stride = cfg.appearance.embed_every, cfg.input.stride
     total = math.ceil(camera.frame_count / stride)
     frames = prefetch(read_frames(camera, stride, cfg.input.max_frames))
@@ -121,7 +124,10 @@ def track_camera(
     t = time.perf_counter()
     for frame in tqdm(frames, total=total, desc=camera.id, unit="frame", leave=False):
         t = times.add("decode", t)
-        dets = detect(frame.image)
+        condition, image = prepare(frame.image)  # crops and outputs keep the original frame
+        t = times.add("enhance", t)
+        dets = detect(image)
+        dets = dets[dets.confidence >= cfg.detector.confidence_for(condition)]
         t = times.add("detect", t)
         if processed % every == 0 and len(dets):
             dets = embed_detections(frame.image, dets, embed, cfg.appearance.min_crop_px)
@@ -129,7 +135,8 @@ def track_camera(
         collector.add(frame.index, tracker.update(dets))
         t = times.add("track", t)
         processed += 1
-    return collector.finish(), processed
+    max_gap = cfg.output.interpolate_max_gap
+    return [fill_gaps(tracklet, max_gap, stride) for tracklet in collector.finish()], processed
 
 
 def usable_cores() -> list[int]:
