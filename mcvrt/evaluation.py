@@ -124,8 +124,9 @@ def format_report(report: EvalReport) -> str:
     lines = ["per camera", head]
     lines += [row(f"  {name} {report.conditions[name]}".rstrip(), s)
               for name, s in report.cameras.items()]
+    several = len(report.by_condition) > 2  # "all" plus two or more conditions
     lines += [row(f"  {k}" if k == "all" else f"  all {k}", s)
-              for k, s in report.by_condition.items()]
+              for k, s in report.by_condition.items() if k == "all" or several]
     lines += ["cross-camera (global ids, AI City)", head, row("  all cameras", report.cross_camera)]
     lines += [row(f"  {pair}", s) for pair, s in report.by_pair.items()]
     return "\n".join(lines + [f"note: {n}" for n in report.notes])

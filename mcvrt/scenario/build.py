@@ -141,22 +141,28 @@ def _median_background(bg: BackgroundConfig) -> np.ndarray:
 
 def _schedule(cfg: ScenarioConfig, identities: list[str], crossing: list[list[float]],
               rng: np.random.Generator) -> dict[str, list[Appearance]]:
-    """Give `traffic.vehicles` identities a route and entry times that respect lane headways."""
+    """Give `traffic.vehicles` identities a route and entry times that respect lane headways.
+
+    round(single_camera_fraction * vehicles) of them stay in one camera (taking the cameras in
+    turn); the others follow a random link, showing photo cam1 in its first camera and cam2 in its second. Linked vehicles
+    are placed first, as they are the harder to fit.
+    """
     t = cfg.traffic
     if len(identities) < t.vehicles:
         raise ConfigError(f"traffic.vehicles = {t.vehicles} but only {len(identities)} identities")
     index = {c.name: i for i, c in enumerate(cfg.cameras)}
+    singles = t.vehicles if not cfg.links else round(t.single_camera_fraction * t.vehicles)
     entries: dict[tuple[int, int], list[float]] = {}  # (camera, lane) -> entry times
     schedule: dict[str, list[Appearance]] = {}
-    for key in rng.permutation(identities)[: t.vehicles]:
+    for n, key in enumerate(rng.permutation(identities)[: t.vehicles]):
+        if n >= t.vehicles - singles:  # single-camera vehicles go round the cameras
+            cams, photos, travel = [n % len(cfg.cameras)], [int(rng.integers(1, 3))], []
+        else:
+            link = cfg.links[int(rng.integers(len(cfg.links)))]
+            cams, photos = [index[link.from_camera], index[link.to_camera]], [1, 2]
+            travel = [link.travel_s]
         for _ in range(200):
-            single = not cfg.links or rng.random() < t.single_camera_fraction
-            if single:
-                cams, gaps = [int(rng.integers(len(cfg.cameras)))], [0.0]
-            else:
-                link = cfg.links[int(rng.integers(len(cfg.links)))]
-                cams = [index[link.from_camera], index[link.to_camera]]
-                gaps = [0.0, float(rng.uniform(*link.travel_s))]
+            gaps = [0.0] + [float(rng.uniform(*r)) for r in travel]
             lanes = [int(rng.integers(len(cfg.cameras[c].lanes))) for c in cams]
             spans = [crossing[c][lane] for c, lane in zip(cams, lanes)]
             total = sum(spans) + sum(gaps)
@@ -170,10 +176,9 @@ def _schedule(cfg: ScenarioConfig, identities: list[str], crossing: list[list[fl
         else:
             raise ConfigError(f"cannot fit {t.vehicles} vehicles into {cfg.duration_s} s: lower "
                               "traffic.vehicles or headway_s, or add lanes or duration")
-        photo_order = [1, 2] if not single else [int(rng.integers(1, 3))]
         schedule[str(key)] = [
             Appearance(c, lane, f"{key}_cam{p}.jpg", e, e + s)
-            for c, lane, e, s, p in zip(cams, lanes, enters, spans, photo_order)
+            for c, lane, e, s, p in zip(cams, lanes, enters, spans, photos)
         ]
         for c, lane, e in zip(cams, lanes, enters):
             entries.setdefault((c, lane), []).append(e)

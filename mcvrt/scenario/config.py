@@ -46,7 +46,7 @@ class CropsConfig:
 class LaneConfig:
     path: tuple[tuple[float, float], ...]  # Bezier control points of the vehicle's bottom centre,
     # as fractions of frame width and height (may lie outside [0, 1] to enter/leave off-screen)
-    crossing_s: tuple[float, float] = (3.0, 5.0)  # range of the lane's time to drive its path
+    crossing_s: tuple[float, float] = (2.5, 4.0)  # range of the lane's time to drive its path
 
     def __post_init__(self) -> None:
         require(len(self.path) >= 2 and all(len(p) == 2 for p in self.path),

@@ -23,19 +23,20 @@ fps: 10.0
 duration_s: 2.0
 background: {{video: {root}/bg.mp4, median_frames: 5, erase: [[0, 0, 20, 20]]}}
 crops: {{folder: {root}/crops, identities: {root}/list.txt}}
-traffic: {{vehicles: 4, single_camera_fraction: 0.25, headway_s: 0.3}}
+traffic: {{vehicles: 4, single_camera_fraction: 0.5, headway_s: 0.3}}
 links:
   - {{from_camera: cam1, to_camera: cam2, travel_s: [0.0, 0.3]}}
 cameras:
   - name: cam1
     lanes:
-      - {{path: [[0.3, 1.2], [0.4, -0.02]], crossing_s: [0.8, 0.9]}}
-      - {{path: [[0.7, 1.2], [0.6, 0.5], [0.55, -0.02]], crossing_s: [0.8, 0.9]}}
+      - {{path: [[0.3, 1.2], [0.4, -0.02]], crossing_s: [0.6, 0.7]}}
+      - {{path: [[0.7, 1.2], [0.6, 0.5], [0.55, -0.02]], crossing_s: [0.6, 0.7]}}
   - name: cam2
     condition: {cam2_condition}
     flip: x
     lanes:
-      - {{path: [[0.5, 1.2], [0.5, -0.02]], crossing_s: [0.8, 0.9]}}
+      - {{path: [[0.3, 1.2], [0.35, -0.02]], crossing_s: [0.6, 0.7]}}
+      - {{path: [[0.7, 1.2], [0.6, -0.02]], crossing_s: [0.6, 0.7]}}
 """
 
 
@@ -131,6 +132,7 @@ def test_ground_truth_as_run_scores_one(world: Path, tmp_path: Path) -> None:
         ("name: cam2", "name: camB", ConfigError, "must end in digits"),
         ("to_camera: cam2", "to_camera: cam9", ConfigError, "unknown camera"),
         ("vehicles: 4", "vehicles: 40", ConfigError, "only 5 identities"),
+        ("headway_s: 0.3", "headway_s: 1.5", ConfigError, "cannot fit 4 vehicles into 2.0 s"),
         ("headway_s: 0.3", "headway_s: 0.3, speed: 3", ConfigError, "unknown key 'traffic.speed'"),
         ("condition: day", "condition: rain", ConfigError, "condition must be one of"),
         ("/crops,", "/nowhere,", InputError, "crop folder not found"),
