@@ -20,10 +20,11 @@ Decisions (ambiguity register A1-A5, A12):
 * A4/A5: SSA total width 64 = 4 heads x 16, as in IAT's `Global_pred`. The query is learnable
   and starts at ones. LayerNorm on the tokens and 1/√C scaling are added. The output Linear
   starts at zero, so beta = 0 and SSA starts as the identity.
-* The EN runs only on the samples whose alpha < 1 in some channel. For the others y == x exactly,
-  so skipping them changes nothing in eval mode. With `freeze_en=False` in train mode, the
-  BatchNorm statistics of EN and SSA come from that dark sub-batch only. Those are the images
-  whose corrections reach the output, and they are what both modules see at inference.
+* The EN and SSA run only on the samples whose alpha < 1 in some channel. For the others
+  y == x exactly, so skipping them changes nothing in eval mode. In train mode, SSA's BatchNorm
+  (and the EN's, with `freeze_en=False`) takes its batch statistics from that dark sub-batch
+  only. Those are the images whose corrections reach the output, and the only ones either
+  module sees at inference.
 """
 
 from __future__ import annotations
