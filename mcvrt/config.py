@@ -35,6 +35,7 @@ class DetectorConfig:
     confidence: float = 0.25
     nms_iou: float = 0.5
     image_size: int = 640
+    upscale: float = 1.0  # > 1: also detect overlapping tiles enlarged this much (small vehicles)
     device: str = "cpu"
     night_confidence: float | None = None  # threshold on frames estimated night (None = confidence)
     fog_confidence: float | None = None  # threshold on frames estimated foggy (None = confidence)
@@ -49,6 +50,7 @@ class DetectorConfig:
         require(self.image_size >= 32 and self.image_size % 32 == 0,
                 "detector.image_size must be a multiple of 32")
         require(len(self.classes) > 0, "detector.classes must not be empty")
+        require(1.0 <= self.upscale <= 4.0, "detector.upscale must be in [1, 4]")
 
     def confidence_for(self, condition: str) -> float:
         """The confidence threshold for a frame of `condition` (day / night / fog)."""

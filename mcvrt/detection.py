@@ -2,6 +2,11 @@
 
 `--detector` accepts a model name that ultralytics downloads for an online user (`yolo11n.pt`),
 a local `.pt` / `.onnx` file, or an exported `*_openvino_model` folder.
+
+`detector.upscale` > 1 gives small vehicles more pixels where `image_size` cannot grow (exports
+with a fixed 640x640 input): besides the whole frame, overlapping squares of
+`image_size / upscale` frame pixels are enlarged to the model input and detected, and the passes
+are merged by class-aware NMS.
 """
 
 from __future__ import annotations
@@ -9,8 +14,11 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import math
+from dataclasses import replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from mcvrt.config import DetectorConfig
@@ -70,7 +78,8 @@ class Detector:
             ) from None
         self.cfg = cfg
 
-    def _predict(self, image: np.ndarray, cfg: DetectorConfig) -> Detections:
+    def _pass(self, image: np.ndarray, cfg: DetectorConfig) -> Detections:
+        """One forward pass of the model over `image`."""
         classes = set(cfg.classes) | ({PERSON, *TWO_WHEELERS} if cfg.merge_riders else set())
         result = self.model.predict(
             image,
@@ -81,7 +90,29 @@ class Detector:
             device=cfg.device,
             verbose=False,
         )[0]
-        dets = from_ultralytics(result)
+        return from_ultralytics(result)
+
+    def _tiles(self, image: np.ndarray, cfg: DetectorConfig) -> list[Detections]:
+        """Detections of each upscaled tile, in frame pixels, without boxes cut by a tile edge."""
+        h, w = image.shape[:2]
+        side = round(cfg.image_size / cfg.upscale)
+        out = []
+        for x, y in tile_origins((w, h), side):
+            tile = cv2.resize(image[y : y + side, x : x + side], None, fx=cfg.upscale,
+                              fy=cfg.upscale, interpolation=cv2.INTER_LINEAR)
+            dets = self._pass(tile, cfg)
+            box = dets.xyxy / cfg.upscale + np.array([x, y, x, y], np.float32)
+            x2, y2 = min(x + side, w), min(y + side, h)
+            # a box touching an inner edge is cut; another tile or the whole frame sees it whole
+            cut = (((box[:, 0] <= x + 1) & (x > 0)) | ((box[:, 1] <= y + 1) & (y > 0))
+                   | ((box[:, 2] >= x2 - 1) & (x2 < w)) | ((box[:, 3] >= y2 - 1) & (y2 < h)))
+            out.append(replace(dets, xyxy=box.astype(np.float32))[~cut])
+        return out
+
+    def _predict(self, image: np.ndarray, cfg: DetectorConfig) -> Detections:
+        dets = self._pass(image, cfg)
+        if cfg.upscale > 1:
+            dets = merge_passes([dets, *self._tiles(image, cfg)], cfg.nms_iou)
         if not cfg.merge_riders:
             return dets
         dets = merge_riders(dets)
@@ -89,6 +120,30 @@ class Detector:
 
     def __call__(self, image: np.ndarray) -> Detections:
         return self._predict(image, self.cfg)
+
+
+def tile_origins(size_wh: tuple[int, int], side: int) -> list[tuple[int, int]]:
+    """Top-left corners of `side`-px squares covering a frame, neighbours overlapping by >= half."""
+
+    def starts(length: int) -> list[int]:
+        if length <= side:
+            return [0]
+        count = math.ceil((length - side) / (side / 2)) + 1
+        return np.linspace(0, length - side, count).round().astype(int).tolist()
+
+    return [(x, y) for y in starts(size_wh[1]) for x in starts(size_wh[0])]
+
+
+def merge_passes(passes: list[Detections], nms_iou: float) -> Detections:
+    """Several passes' detections of one frame, duplicates removed by class-aware NMS."""
+    xyxy = np.concatenate([d.xyxy for d in passes])
+    confidence = np.concatenate([d.confidence for d in passes])
+    class_id = np.concatenate([d.class_id for d in passes])
+    xywh = np.c_[xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]]
+    keep = np.asarray(cv2.dnn.NMSBoxesBatched(xywh.tolist(), confidence.tolist(), class_id.tolist(),
+                                              0.0, nms_iou), np.int64).reshape(-1)
+    keep.sort()
+    return Detections(xyxy=xyxy[keep], confidence=confidence[keep], class_id=class_id[keep])
 
 
 def from_ultralytics(result: object) -> Detections:

@@ -14,9 +14,10 @@ when all of these hold (image y grows downwards, h = the two-wheeler's box heigh
 Feet are not required to be off the ground: riders stopped at a light put them down, and in
 tight crops the rider's legs reach the crop's (and the two-wheeler box's) bottom edge.
 
-Each person joins the two-wheeler it overlaps most; the merged detection has the union box of
-the two-wheeler and all its riders, the two-wheeler's class and the highest confidence among
-them. Persons that ride nothing are dropped.
+Each person joins the most confident two-wheeler it rides (a loose low-confidence box around
+a rider and the scenery beside it must not win over the tight one); the merged detection has the
+union box of the two-wheeler and all its riders, the two-wheeler's class and the highest
+confidence among them. Persons that ride nothing are dropped.
 """
 
 from __future__ import annotations
@@ -57,9 +58,8 @@ def merge_riders(dets: Detections) -> Detections:
     person_rows = np.flatnonzero(is_person)
     if len(person_rows) and len(bike_rows):
         ok = rides(dets.xyxy[person_rows], dets.xyxy[bike_rows])
-        overlap = _intersection(dets.xyxy[person_rows], dets.xyxy[bike_rows])
         for i in np.flatnonzero(ok.any(axis=1)):
-            j = bike_rows[np.argmax(np.where(ok[i], overlap[i], -1.0))]
+            j = bike_rows[np.argmax(np.where(ok[i], dets.confidence[bike_rows], -1.0))]
             person = person_rows[i]
             xyxy[j, :2] = np.minimum(xyxy[j, :2], dets.xyxy[person, :2])
             xyxy[j, 2:] = np.maximum(xyxy[j, 2:], dets.xyxy[person, 2:])

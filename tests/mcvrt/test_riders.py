@@ -40,10 +40,10 @@ def test_two_riders_on_one_bike_give_one_box():
     assert as_rows(out) == [[95, 30, 150, 130, 0.7, MOTO]]
 
 
-def test_a_rider_joins_the_two_wheeler_it_overlaps_most():
-    out = merge_riders(dets((100, 40, 140, 110, 0.5, PERSON), (95, 80, 145, 130, 0.6, MOTO),
-                            (90, 85, 150, 140, 0.6, MOTO)))  # rides both; overlaps the first more
-    assert as_rows(out) == [[95, 40, 145, 130, 0.6, MOTO], [90, 85, 150, 140, 0.6, MOTO]]
+def test_a_rider_joins_the_most_confident_two_wheeler_it_rides():
+    out = merge_riders(dets((100, 40, 140, 110, 0.5, PERSON), (60, 60, 150, 140, 0.1, MOTO),
+                            (95, 80, 145, 130, 0.6, MOTO)))  # rides both; the loose box overlaps more
+    assert as_rows(out) == [[60, 60, 150, 140, 0.1, MOTO], [95, 40, 145, 130, 0.6, MOTO]]
 
 
 def test_without_persons_nothing_changes_and_lone_persons_are_dropped():

@@ -1,0 +1,83 @@
+"""Detector post-processing without a model: tiling, pass merging, rider merging, class filter."""
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from mcvrt.config import DetectorConfig
+from mcvrt.detection import Detector, lowest_confidence, merge_passes, tile_origins
+from mcvrt.types import Detections
+
+
+class _Array:
+    """Stands in for a torch tensor: `.cpu().numpy()`."""
+
+    def __init__(self, values: list) -> None:
+        self.values = np.asarray(values, np.float32)
+
+    def cpu(self) -> "_Array":
+        return self
+
+    def numpy(self) -> np.ndarray:
+        return self.values
+
+
+class FakeModel:
+    """Returns fixed (x1, y1, x2, y2, conf, class) rows for images of a given shape."""
+
+    def __init__(self, rows_by_shape: dict[tuple[int, int], list]) -> None:
+        self.rows_by_shape, self.calls = rows_by_shape, []
+
+    def predict(self, image: np.ndarray, conf: float, classes: list[int], **_: object) -> list:
+        self.calls.append((image.shape[:2], conf, classes))
+        rows = np.array(self.rows_by_shape.get(image.shape[:2], []), np.float32).reshape(-1, 6)
+        rows = rows[(rows[:, 4] >= conf) & np.isin(rows[:, 5], classes)]
+        boxes = SimpleNamespace(xyxy=_Array(rows[:, :4]), conf=_Array(rows[:, 4]), cls=_Array(rows[:, 5]))
+        return [SimpleNamespace(boxes=boxes)]
+
+
+def detector(cfg: DetectorConfig, model: FakeModel) -> Detector:
+    det = object.__new__(Detector)  # skips loading weights
+    det.model, det.cfg = model, cfg
+    return det
+
+
+def test_tiles_cover_the_frame_with_half_overlap():
+    assert tile_origins((640, 360), 320) == [(0, 0), (160, 0), (320, 0), (0, 40), (160, 40), (320, 40)]
+    assert tile_origins((640, 360), 427) == [(0, 0), (213, 0)]
+    assert tile_origins((300, 200), 640) == [(0, 0)]
+
+
+def test_merge_passes_keeps_the_best_box_per_class():
+    a = Detections(np.array([[0, 0, 10, 10]], np.float32), np.array([0.5], np.float32),
+                   np.array([2], np.int64))
+    b = Detections(np.array([[1, 0, 10, 10], [0, 0, 10, 10]], np.float32),
+                   np.array([0.9, 0.4], np.float32), np.array([2, 7], np.int64))
+    out = merge_passes([a, b], 0.5)
+    assert out.xyxy.tolist() == [[1, 0, 10, 10], [0, 0, 10, 10]]
+    assert out.class_id.tolist() == [2, 7]
+
+
+def test_riders_are_merged_and_other_classes_dropped():
+    cfg = DetectorConfig(weights="x.pt", confidence=0.25, merge_riders=True,
+                         rider_support_confidence=0.1)
+    model = FakeModel({(200, 300): [(100, 40, 140, 110, 0.8, 0), (95, 80, 145, 130, 0.15, 3),
+                                    (200, 40, 220, 100, 0.9, 0), (10, 10, 60, 40, 0.6, 2),
+                                    (250, 100, 280, 150, 0.9, 1)]})
+    out = detector(cfg, model)(np.zeros((200, 300, 3), np.uint8))
+    assert np.c_[out.xyxy, out.class_id].tolist() == [[95, 40, 145, 130, 3], [10, 10, 60, 40, 2]]
+    assert out.confidence.tolist() == [np.float32(0.8), np.float32(0.6)]
+    assert model.calls == [((200, 300), 0.1, [0, 1, 2, 3, 5, 7])]
+    assert lowest_confidence(DetectorConfig(confidence=0.25, night_confidence=0.15)) == 0.15
+
+
+def test_upscaled_tiles_add_small_vehicles_in_frame_pixels():
+    cfg = DetectorConfig(weights="x.pt", image_size=64, upscale=2.0)  # 32-px tiles, enlarged to 64
+    frame = np.zeros((32, 48, 3), np.uint8)  # tiles at x = 0 and 16
+    model = FakeModel({(32, 48): [(0, 0, 40, 30, 0.9, 7)],  # the whole frame: one big truck
+                       (64, 64): [(20, 20, 40, 40, 0.8, 2),  # a car in each tile, same place,
+                                  (50, 10, 64, 30, 0.7, 2)]})  # and one at the tile's right edge:
+    out = detector(cfg, model)(frame)  # cut by tile 1's inner edge (dropped), whole in tile 2
+    assert out.xyxy.tolist() == [[0, 0, 40, 30], [10, 10, 20, 20], [26, 10, 36, 20], [41, 5, 48, 15]]
+    assert out.class_id.tolist() == [7, 2, 2, 2]
+    assert [shape for shape, _, _ in model.calls] == [(32, 48), (64, 64), (64, 64)]
