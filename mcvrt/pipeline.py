@@ -166,16 +166,19 @@ def core_sets(workers: int) -> list[list[int]]:
     return [[int(c) for c in group] for group in np.array_split(cores, workers)]
 
 
-def _worker_context() -> multiprocessing.context.BaseContext:
+def _worker_context(load_detector: bool) -> multiprocessing.context.BaseContext:
     """Fork workers from a clean server process that has imported the pipeline (spawn elsewhere).
 
-    Never a plain fork: the caller may hold threads (decoders, OpenMP pools) a child would inherit
-    half-locked.
+    Never a plain fork: the caller may hold threads (decoders, OpenMP pools) that a child would
+    inherit half-locked. When the workers will load the detector, the server also imports what
+    its first call imports (ultralytics, and torchvision: ~6 s of torch._dynamo on a 2-core VM),
+    once, instead of every worker again.
     """
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload([__name__])
+    heavy = ["ultralytics", "torchvision"] if load_detector else []
+    ctx.set_forkserver_preload([__name__, *heavy])
     return ctx
 
 
@@ -237,7 +240,7 @@ def _track_in_pool(
     except (pickle.PicklingError, AttributeError, TypeError) as exc:
         raise TypeError(f"detect/embed must be picklable to run {workers} camera workers "
                         f"(or set input.workers: 1): {exc}") from exc
-    ctx = _worker_context()
+    ctx = _worker_context(load_detector=detect is None)
     slots = ctx.Queue()
     for cores in core_sets(workers):
         slots.put(cores)
