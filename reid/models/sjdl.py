@@ -71,7 +71,9 @@ class ResBlock(nn.Module):
 class PyramidEnhancement(nn.Module):
     """(B, C_in, H, W) -> (B, 3, H, W) in [0, 1]: two 3x3 convs, 4/8/16/32 avg-pool pyramid."""
 
-    def __init__(self, in_channels: int, width: int = 20, scales: tuple[int, ...] = (32, 16, 8, 4)):
+    def __init__(
+        self, in_channels: int, width: int = 20, scales: tuple[int, ...] = (32, 16, 8, 4)
+    ) -> None:
         super().__init__()
         self.front = nn.Sequential(
             nn.Conv2d(in_channels, width, 3, padding=1), nn.LeakyReLU(0.2, inplace=True),
