@@ -103,14 +103,15 @@ def score(emb: np.ndarray, data: ReidData) -> dict[str, float]:
     `emb` (N, D) of `data.test`."""
     ids = np.array([s.pid for s in data.test])
     cams = np.array([s.camid for s in data.test])
+    trials = protocol_trials(data)
     runs = [
         rank_metrics(_distances(emb, q, g), ids[q], ids[g], cams[q], cams[g], remove_junk=junk)
-        for q, g, junk in protocol_trials(data)
+        for q, g, junk in trials
     ]
     cmc = np.mean([c for c, _ in runs], axis=0)
     out = {"R1": cmc[0], "R5": cmc[4], "R10": cmc[9], "mAP": np.mean([m for _, m in runs])}
     if data.protocol == QUERY_GALLERY:
-        q, g, _ = protocol_trials(data)[0]
+        q, g, _ = trials[0]
         alsa = rank_metrics(
             _distances(emb, q, g), ids[q], ids[g], cams[q], cams[g], remove_junk=False
         )
@@ -155,14 +156,17 @@ def evaluate(
     conditions: Sequence[str] = ("original", "darker", "dark"),
     images: Sequence[np.ndarray] | None = None,
     input_size: tuple[int, int] | None = None,
+    batch_size: int = 64,
     seed: int = 0,
 ) -> dict[str, dict[str, float]]:
     """{condition: metrics} for an Embedder (BGR crops in) or a model with `embed` (then
-    `input_size` = (height, width) is required). `images` may pass preloaded test images."""
+    `input_size` = (height, width) is required; its device is kept). `images` may pass the
+    preloaded test images."""
     if isinstance(embedder, nn.Module):
         if input_size is None:
             raise ValueError("evaluating a model needs its input_size")
-        embedder = TorchEmbedder(embedder, input_size)
+        device = str(next(embedder.parameters()).device)
+        embedder = TorchEmbedder(embedder, input_size, device=device, batch_size=batch_size)
     images = list(images) if images is not None else load_images(data)
     return {c: score(embedder(degrade_images(images, c, seed)), data) for c in conditions}
 

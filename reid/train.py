@@ -34,6 +34,7 @@ from reid.config import from_mapping, load_yaml
 from reid.data.datasets import Batch, DatasetError, ImageCache, read_dataset
 from reid.data.fog_streams import FogStreams
 from reid.data.samplers import PKSampler
+from reid.enlighten import train_enhancer
 from reid.errors import CheckpointError, ConfigError
 from reid.evaluate import evaluate, load_images
 from reid.models import build_model
@@ -111,7 +112,19 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None) -> Path:
         handler.close()
 
 
+def _with_enhancer(cfg: TrainConfig, out: Path) -> TrainConfig:
+    """ALSA's first stage: without given EN weights, train the EN (`cfg.enlighten`) into
+    `out/enlighten` (resumable) and point the model config at the result."""
+    if cfg.method != "alsa" or cfg.enlighten is None or cfg.model.alsa.en_weights is not None:
+        return cfg
+    log.info("stage 1: training the enhancement network into %s", out / "enlighten")
+    weights = train_enhancer(cfg.enlighten, out / "enlighten")
+    alsa = dataclasses.replace(cfg.model.alsa, en_weights=weights)
+    return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, alsa=alsa))
+
+
 def _train(cfg: TrainConfig, out: Path) -> Path:
+    cfg = _with_enhancer(cfg, out)
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     data = read_dataset(cfg.data.root, cfg.data.layout, cfg.data.test_split)
@@ -165,7 +178,14 @@ def _train(cfg: TrainConfig, out: Path) -> Path:
         )
         metrics: dict[str, float] = {}
         if test_images and ((epoch + 1) % cfg.eval.every == 0 or epoch + 1 == cfg.optim.epochs):
-            result = evaluate(model, data, cfg.eval.conditions, test_images, cfg.data.input_size)
+            result = evaluate(
+                model,
+                data,
+                cfg.eval.conditions,
+                test_images,
+                cfg.data.input_size,
+                cfg.eval.batch_size,
+            )
             metrics = {f"{c}/{m}": v for c, row in result.items() for m, v in row.items()}
             log.info(
                 "eval epoch %d: %s",

@@ -8,6 +8,7 @@ from pathlib import Path
 from reid.config import require
 from reid.data.fog_streams import FogTrainConfig
 from reid.data.transforms import AugmentConfig
+from reid.enlighten import EnlightenConfig
 from reid.models import MODELS, ModelConfig
 from reid.objectives import OBJECTIVES, LossConfig
 
@@ -82,6 +83,8 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     fog: FogTrainConfig | None = None  # fog the training batches (+ a "real" stream); SJDL needs it
+    # ALSA stage 1: train the EN with this recipe when model.alsa.en_weights is null
+    enlighten: EnlightenConfig | None = None
 
     def __post_init__(self) -> None:
         require(

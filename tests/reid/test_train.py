@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+import reid.train
 from reid.embedder import EmbedderConfig, load_embedder
 from reid.errors import ConfigError
 from reid.train import load_train_config, train_from_yaml
@@ -46,3 +47,19 @@ def test_overrides_are_validated() -> None:
         load_train_config(SMOKE, {"optim.epochz": 5})
     with pytest.raises(ConfigError, match="method must be one of"):
         load_train_config(SMOKE, {"method": "nope"})
+
+
+def test_alsa_recipe_trains_the_enhancer_first_when_no_weights_are_given(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    calls = []
+    monkeypatch.setattr(
+        reid.train, "train_enhancer", lambda cfg, out: calls.append(out) or out / "en_G.pt"
+    )
+    recipe = {"data": {"normal_dirs": [str(tmp_path)]}}
+    cfg = load_train_config(SMOKE, {"enlighten": recipe})
+    staged = reid.train._with_enhancer(cfg, tmp_path)
+    assert calls == [tmp_path / "enlighten"]
+    assert staged.model.alsa.en_weights == tmp_path / "enlighten" / "en_G.pt"
+    given = load_train_config(SMOKE, {"enlighten": recipe, "model.alsa.en_weights": "en.pt"})
+    assert reid.train._with_enhancer(given, tmp_path) is given and len(calls) == 1
