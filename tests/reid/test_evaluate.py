@@ -96,8 +96,8 @@ def test_degrade_images_conditions() -> None:
     assert all(int(im[0, 0, 0]) == 60 for im in degrade_images(images, "dark"))
     low = degrade_images(images, "low-light")
     assert all(im.mean() < 120 for im in low)
-    with pytest.raises(ReidError, match="unknown image condition 'fog'"):
-        degrade_images(images, "fog")
+    with pytest.raises(ReidError, match="unknown image condition 'snow'"):
+        degrade_images(images, "snow")
 
 
 def test_colour_histogram_is_evaluated_by_the_same_code(uit_root: Path) -> None:
