@@ -103,7 +103,7 @@ class LinkConfig:
 class TrafficConfig:
     vehicles: int = 20  # identities rendered
     single_camera_fraction: float = 0.3  # share of vehicles seen by one camera only
-    headway_s: float = 1.5  # least time between two vehicles entering the same lane
+    headway_s: float = 1.2  # least time between two vehicles entering the same lane
     min_visibility: float = 0.3  # ground truth keeps boxes at least this visible
     feather: float = 0.1  # soft-edge width as a fraction of the pasted crop's shorter side
 
