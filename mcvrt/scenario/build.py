@@ -53,7 +53,7 @@ def build_scenario(cfg: ScenarioConfig, out_dir: Path) -> Path:
     seeds = np.random.SeedSequence(cfg.seed).spawn(1 + len(cfg.cameras))
     rng = np.random.default_rng(seeds[0])
     crossing = [[float(rng.uniform(*lane.crossing_s)) for lane in cam.lanes] for cam in cfg.cameras]
-    schedule = _schedule(cfg, sorted(identities), crossing, rng)
+    schedule = _schedule(cfg, identities, crossing, rng)
     frames = max(1, round(cfg.duration_s * cfg.fps))
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -86,8 +86,8 @@ def build_scenario(cfg: ScenarioConfig, out_dir: Path) -> Path:
     return out_dir
 
 
-def _load_identities(crops: CropsConfig) -> dict[str, tuple[str, str]]:
-    """{identity "class_NNNN": (cam1 file, cam2 file)} for the listed identities."""
+def _load_identities(crops: CropsConfig) -> list[str]:
+    """Sorted identities ("class_NNNN") of the wanted classes listed, each with both photos."""
     if not crops.folder.is_dir():
         raise InputError(f"crop folder not found: {crops.folder}")
     if crops.identities is None:
@@ -96,7 +96,7 @@ def _load_identities(crops: CropsConfig) -> dict[str, tuple[str, str]]:
         names = crops.identities.read_text().split()
     else:
         raise InputError(f"identity list not found: {crops.identities}")
-    out: dict[str, tuple[str, str]] = {}
+    out: set[str] = set()
     for name in names:
         m = CROP_NAME.fullmatch(Path(name).name)
         if m is None or m.group(1) not in CLASS_IDS:
@@ -104,28 +104,27 @@ def _load_identities(crops: CropsConfig) -> dict[str, tuple[str, str]]:
         key = f"{m.group(1)}_{m.group(2)}"
         if m.group(1) not in crops.classes:
             continue
-        pair = (f"{key}_cam1.jpg", f"{key}_cam2.jpg")
-        missing = [p for p in pair if not (crops.folder / p).is_file()]
+        missing = [p for p in (f"{key}_cam1.jpg", f"{key}_cam2.jpg")
+                   if not (crops.folder / p).is_file()]
         if missing:
             raise InputError(f"identity {key} lacks {missing[0]} in {crops.folder}")
-        out[key] = pair
+        out.add(key)
     if not out:
         raise InputError(f"no {'/'.join(crops.classes)} crops found in {crops.folder}")
-    return out
+    return sorted(out)
 
 
 def _median_background(bg: BackgroundConfig) -> np.ndarray:
     """Temporal median of `median_frames` evenly spaced frames, with `erase` boxes inpainted."""
-    cap = cv2.VideoCapture(str(bg.video))
-    frames = []
-    while cap.grab():
-        frames.append(None)
+    cap, count = cv2.VideoCapture(str(bg.video)), 0
+    while cap.grab():  # count frames that decode: headers can lie
+        count += 1
     cap.release()
-    if not frames:
+    if not count:
         raise InputError(f"cannot read background video: {bg.video}")
-    wanted = set(np.linspace(0, len(frames) - 1, min(bg.median_frames, len(frames))).astype(int))
+    wanted = set(np.linspace(0, count - 1, min(bg.median_frames, count)).astype(int))
     cap, images = cv2.VideoCapture(str(bg.video)), []
-    for i in range(len(frames)):
+    for i in range(count):
         cap.grab()
         if i in wanted:
             images.append(cap.retrieve()[1])

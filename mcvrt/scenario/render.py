@@ -31,6 +31,8 @@ class Appearance:
 
 @dataclass(frozen=True)
 class Visit:
+    """An appearance in the camera being drawn, with the vehicle's global id and class."""
+
     gid: int  # global id
     cls: str  # car / motorcycle / bus / truck
     appearance: Appearance
@@ -60,6 +62,9 @@ def render_camera(cam: CameraConfig, background: np.ndarray, visits: list[Visit]
     h, w = background.shape[:2]
     lanes = [_lane_table(cam, lane, (w, h)) for lane in cam.lanes]
     photos = {v.appearance.photo: cv2.imread(str(crops / v.appearance.photo)) for v in visits}
+    unreadable = [name for name, image in photos.items() if image is None]
+    if unreadable:
+        raise InputError(f"cannot read vehicle photo: {crops / unreadable[0]}")
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
     if not writer.isOpened():
         raise InputError(f"cannot write video: {path}")
