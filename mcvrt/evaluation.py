@@ -160,9 +160,11 @@ def _accumulate(cameras: list[tuple[Table, Table]], iou_threshold: float) -> mm.
 
 
 def _split_frames(table: Table) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    frames = table[:, 0].astype(np.int64)
-    return {int(f): (table[frames == f, 1].astype(np.int64), table[frames == f, 2:6])
-            for f in np.unique(frames)}
+    """{frame: (ids, xywh boxes)} of a (frame, id, x, y, w, h) table."""
+    table = table[np.argsort(table[:, 0], kind="stable")]
+    frames, starts = np.unique(table[:, 0].astype(np.int64), return_index=True)
+    return {int(f): (part[:, 1].astype(np.int64), part[:, 2:6])
+            for f, part in zip(frames, np.split(table, starts[1:]))}
 
 
 def _scores(acc: mm.MOTAccumulator) -> Scores:
