@@ -34,6 +34,7 @@ class DetectorConfig:
     classes: tuple[int, ...] = COCO_VEHICLES
     confidence: float = 0.25
     nms_iou: float = 0.5
+    agnostic_nms: bool = False  # also suppress overlapping boxes of different classes
     image_size: int = 640
     upscale: float = 1.0  # > 1: also detect overlapping tiles enlarged this much (small vehicles)
     device: str = "cpu"

@@ -55,7 +55,8 @@ class Detector:
     Boxes are kept down to `lowest_confidence(cfg)`; the pipeline applies each frame's threshold
     (`cfg.confidence_for(condition)`). With `merge_riders`, persons, bicycles and motorcycles are
     detected too, riders merged into their two-wheelers (`mcvrt.riders`), and what is left
-    restricted to the configured classes.
+    restricted to the configured classes. With `agnostic_nms`, a box overlapping a more
+    confident one of another class is dropped (YOLO often boxes one vehicle as car and truck).
     """
 
     def __init__(self, cfg: DetectorConfig) -> None:
@@ -113,10 +114,11 @@ class Detector:
         dets = self._pass(image, cfg)
         if cfg.upscale > 1:
             dets = merge_passes([dets, *self._tiles(image, cfg)], cfg.nms_iou)
-        if not cfg.merge_riders:
-            return dets
-        dets = merge_riders(dets)
-        return dets[np.isin(dets.class_id, cfg.classes)]
+        if cfg.merge_riders:
+            dets = merge_riders(dets)
+            dets = dets[np.isin(dets.class_id, cfg.classes)]
+        # across classes only now: a rider's person box must not suppress the bike beneath it
+        return suppress(dets, cfg.nms_iou, agnostic=True) if cfg.agnostic_nms and len(dets) else dets
 
     def __call__(self, image: np.ndarray) -> Detections:
         return self._predict(image, self.cfg)
@@ -134,16 +136,19 @@ def tile_origins(size_wh: tuple[int, int], side: int) -> list[tuple[int, int]]:
     return [(x, y) for y in starts(size_wh[1]) for x in starts(size_wh[0])]
 
 
+def suppress(dets: Detections, nms_iou: float, agnostic: bool = False) -> Detections:
+    """Non-maximum suppression within each class (or across classes if `agnostic`); order kept."""
+    xywh = np.c_[dets.xyxy[:, :2], dets.xyxy[:, 2:] - dets.xyxy[:, :2]].tolist()
+    classes = np.zeros_like(dets.class_id) if agnostic else dets.class_id
+    keep = cv2.dnn.NMSBoxesBatched(xywh, dets.confidence.tolist(), classes.tolist(), 0.0, nms_iou)
+    return dets[np.sort(np.asarray(keep, np.int64).reshape(-1))]
+
+
 def merge_passes(passes: list[Detections], nms_iou: float) -> Detections:
     """Several passes' detections of one frame, duplicates removed by class-aware NMS."""
-    xyxy = np.concatenate([d.xyxy for d in passes])
-    confidence = np.concatenate([d.confidence for d in passes])
-    class_id = np.concatenate([d.class_id for d in passes])
-    xywh = np.c_[xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]]
-    keep = np.asarray(cv2.dnn.NMSBoxesBatched(xywh.tolist(), confidence.tolist(), class_id.tolist(),
-                                              0.0, nms_iou), np.int64).reshape(-1)
-    keep.sort()
-    return Detections(xyxy=xyxy[keep], confidence=confidence[keep], class_id=class_id[keep])
+    return suppress(Detections(xyxy=np.concatenate([d.xyxy for d in passes]),
+                               confidence=np.concatenate([d.confidence for d in passes]),
+                               class_id=np.concatenate([d.class_id for d in passes])), nms_iou)
 
 
 def from_ultralytics(result: object) -> Detections:

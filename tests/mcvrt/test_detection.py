@@ -81,3 +81,11 @@ def test_upscaled_tiles_add_small_vehicles_in_frame_pixels():
     assert out.xyxy.tolist() == [[0, 0, 40, 30], [10, 10, 20, 20], [26, 10, 36, 20], [41, 5, 48, 15]]
     assert out.class_id.tolist() == [7, 2, 2, 2]
     assert [shape for shape, _, _ in model.calls] == [(32, 48), (64, 64), (64, 64)]
+
+
+def test_agnostic_nms_drops_a_second_class_on_the_same_vehicle_but_keeps_riders():
+    cfg = DetectorConfig(weights="x.pt", merge_riders=True, agnostic_nms=True)
+    model = FakeModel({(200, 300): [(10, 10, 60, 40, 0.6, 2), (11, 10, 60, 42, 0.5, 7),
+                                    (100, 40, 140, 110, 0.8, 0), (95, 80, 145, 130, 0.4, 3)]})
+    out = detector(cfg, model)(np.zeros((200, 300, 3), np.uint8))
+    assert np.c_[out.xyxy, out.class_id].tolist() == [[10, 10, 60, 40, 2], [95, 40, 145, 130, 3]]
