@@ -5,6 +5,9 @@ from pathlib import Path
 import pytest
 
 from mcvrt.cli import main
+from tests.conftest import SHARED
+
+UIT = str(SHARED / "reid" / "uit_vehicle_reid_train")
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str]:
@@ -92,3 +95,24 @@ def test_help_explains_every_option(capsys):
     for option in ("--videos", "--camera-ids", "--time-offsets", "--detector", "--reid", "--max-frames",
                    "--stride", "--save-video", "MCVRT_DETECTOR"):
         assert option in out
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["eval", "--gt", "{tmp}/nothing.txt", "--run", "{tmp}"], "not a run folder"),
+        (["make-scenario", "{tmp}/nothing.yaml", "--out", "{tmp}/s"], "config not found"),
+        (["train-reid", "--method", "nope"], "training recipe not found"),
+        (["train-reid", "--method", "alsa", "--set", "optim.lr"], "--set expects KEY=VALUE"),
+        (["eval-reid", "--reid", "{tmp}/missing.pt", "--data", "{tmp}"], "cannot tell the dataset layout"),
+        (["eval-reid", "--reid", "{tmp}/missing.pt", "--data", UIT], "checkpoint not found"),
+    ],
+    ids=["eval-missing-gt", "scenario-missing-config", "unknown-method", "bad-override",
+         "empty-dataset-folder", "missing-checkpoint"],
+)
+def test_other_commands_reject_bad_input_in_one_line(capsys, tmp_path: Path, argv, fragment):
+    if UIT in argv and not Path(UIT).is_dir():
+        pytest.skip("shared ReID crops not available")
+    code = main([a.format(tmp=tmp_path) for a in argv])
+    assert code == 2
+    assert_one_line(capsys.readouterr().err, fragment)
