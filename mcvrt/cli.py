@@ -18,12 +18,22 @@ from mcvrt.errors import McvrtError, ReidError
 DETECTOR_ENV = "MCVRT_DETECTOR"
 
 
-def _run_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "run",
-        help="track vehicles in every camera and give each one global identity",
-        description="Detect, track and re-identify vehicles across cameras; write CSV/JSON results.",
+def _command(
+    sub: argparse._SubParsersAction, name: str, summary: str, description: str
+) -> argparse.ArgumentParser:
+    """A subcommand whose --help shows every option's default."""
+    return sub.add_parser(
+        name, help=summary, description=description,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+
+
+def _run_parser(sub: argparse._SubParsersAction) -> None:
+    p = _command(
+        sub,
+        "run",
+        "track vehicles in every camera and give each one global identity",
+        "Detect, track and re-identify vehicles across cameras; write CSV/JSON results.",
     )
     p.add_argument("--videos", nargs="+", required=True, metavar="VIDEO",
                    help="video files or glob patterns, one per camera")
@@ -87,11 +97,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _eval_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "eval",
-        help="score a run against ground truth (MOTA, IDF1 per camera; cross-camera IDF1)",
-        description="Per-camera MOT metrics and AI-City cross-camera identity measures of a run.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        "score a run against ground truth (MOTA, IDF1 per camera; cross-camera IDF1)",
+        "Per-camera MOT metrics and AI-City cross-camera identity measures of a run.",
     )
     p.add_argument("--gt", type=Path, required=True,
                    help="AI-City ground-truth file, or a scenario folder (gt/ + scenario.json)")
@@ -112,12 +122,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _train_reid_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "train-reid",
-        help="train a ReID model (ALSA for low light, SJDL for fog) from a recipe",
-        description="Train a reid model from a YAML recipe; keeps best.pt and last.pt, resumes "
+        "train a ReID model (ALSA for low light, SJDL for fog) from a recipe",
+        "Train a reid model from a YAML recipe; keeps best.pt and last.pt, resumes "
         "from last.pt. The method's recipe is configs/reid/<method>.yaml unless --config is given.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--method", default="alsa", help="alsa, sjdl or baseline (picks the recipe)")
     p.add_argument("--config", type=Path, help="training recipe YAML (overrides --method's recipe)")
@@ -154,12 +164,12 @@ def _cmd_train_reid(args: argparse.Namespace) -> int:
 
 
 def _eval_reid_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "eval-reid",
-        help="CMC@1/5/10 and mAP of a ReID checkpoint on a dataset, clear and degraded",
-        description="Rank metrics of a reid checkpoint (or 'color-histogram') on a dataset's test "
+        "CMC@1/5/10 and mAP of a ReID checkpoint on a dataset, clear and degraded",
+        "Rank metrics of a reid checkpoint (or 'color-histogram') on a dataset's test "
         "split, on the original images and on darkened / fogged copies.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--reid", required=True, help="checkpoint path, or 'color-histogram'")
     p.add_argument("--data", type=Path, required=True, help="dataset folder")
@@ -185,12 +195,12 @@ def _cmd_eval_reid(args: argparse.Namespace) -> int:
 
 
 def _make_scenario_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "make-scenario",
-        help="render a multi-camera scenario (videos + exact ground truth) from real crops",
-        description="Render N virtual cameras with real vehicle photos on a real background, "
+        "render a multi-camera scenario (videos + exact ground truth) from real crops",
+        "Render N virtual cameras with real vehicle photos on a real background, "
         "with AI-City and MOTChallenge ground truth and a scenario.json.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("config", type=Path, nargs="?", help="scenario YAML (default: configs/scenarios/default.yaml)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
