@@ -71,8 +71,9 @@ def test_embed_matches_the_embedding_of_forward(model):
 
 def test_fog_losses_reach_firm_and_cfsm_but_not_reidm():
     model = small_sjdl(num_ids=0)
-    foggy, clean = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
+    foggy, clean = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
     out = model(foggy)
+    assert out.logits is None  # built without a classifier
     losses = unsupervised_defog_losses(out.defogged, foggy, SJDLLossConfig())
     total = sum(losses.values()) + defog_l2(out.defogged, clean, out.coarse)
     total.backward()
