@@ -34,13 +34,13 @@ class DetectorConfig:
     classes: tuple[int, ...] = COCO_VEHICLES
     confidence: float = 0.25
     nms_iou: float = 0.5
-    agnostic_nms: bool = False  # also suppress overlapping boxes of different classes
+    agnostic_nms: bool = True  # also suppress overlapping boxes of different classes
     image_size: int = 640
     upscale: float = 1.0  # > 1: also detect overlapping tiles enlarged this much (small vehicles)
     device: str = "cpu"
-    night_confidence: float | None = None  # threshold on frames estimated night (None = confidence)
-    fog_confidence: float | None = None  # threshold on frames estimated foggy (None = confidence)
-    merge_riders: bool = False  # also detect persons and bicycles; a rider merges into its two-wheeler
+    night_confidence: float | None = 0.15  # threshold on frames estimated night (None = confidence)
+    fog_confidence: float | None = 0.15  # threshold on frames estimated foggy (None = confidence)
+    merge_riders: bool = True  # also detect persons and bicycles; a rider merges into its two-wheeler
     rider_support_confidence: float = 0.1  # a two-wheeler box this confident is merged with its rider
 
     def __post_init__(self) -> None:
@@ -65,7 +65,7 @@ ENHANCERS = {"night": ("none", "gamma", "clahe", "alsa"), "fog": ("none", "dcp",
 @dataclass(frozen=True)
 class EnhanceConfig:
     night: str = "none"  # pre-processing of frames estimated night: none, gamma, clahe, alsa
-    fog: str = "none"  # pre-processing of frames estimated foggy: none, dcp, sjdl
+    fog: str = "dcp"  # pre-processing of frames estimated foggy: none, dcp, sjdl
     alsa_weights: Path | None = None  # ALSA enhancement-network file (reid.enlighten), for alsa
     sjdl_weights: Path | None = None  # SJDL checkpoint whose defogging branch runs, for sjdl
     device: str = "cpu"  # torch device of the learned enhancers
@@ -125,7 +125,7 @@ class MatchingConfig:
 class OutputConfig:
     save_video: bool = False  # write annotated videos (slow: re-encodes every frame)
     gallery: bool = True  # write gallery.png (one crop per camera per global id)
-    interpolate_max_gap: int = 0  # fill a track's missed frames linearly in gaps up to this many
+    interpolate_max_gap: int = 10  # fill a track's missed frames linearly in gaps up to this many
     # processed frames (0 = off, e.g. for real-time use)
 
     def __post_init__(self) -> None:

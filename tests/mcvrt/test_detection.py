@@ -68,11 +68,14 @@ def test_riders_are_merged_and_other_classes_dropped():
     assert np.c_[out.xyxy, out.class_id].tolist() == [[95, 40, 145, 130, 3], [10, 10, 60, 40, 2]]
     assert out.confidence.tolist() == [np.float32(0.8), np.float32(0.6)]
     assert model.calls == [((200, 300), 0.1, [0, 1, 2, 3, 5, 7])]
-    assert lowest_confidence(DetectorConfig(confidence=0.25, night_confidence=0.15)) == 0.15
+    plain = DetectorConfig(confidence=0.25, night_confidence=0.15, fog_confidence=None,
+                           merge_riders=False)
+    assert lowest_confidence(plain) == 0.15
 
 
 def test_upscaled_tiles_add_small_vehicles_in_frame_pixels():
-    cfg = DetectorConfig(weights="x.pt", image_size=64, upscale=2.0)  # 32-px tiles, enlarged to 64
+    cfg = DetectorConfig(weights="x.pt", image_size=64, upscale=2.0, merge_riders=False,
+                         agnostic_nms=False)  # 32-px tiles, enlarged to 64
     frame = np.zeros((32, 48, 3), np.uint8)  # tiles at x = 0 and 16
     model = FakeModel({(32, 48): [(0, 0, 40, 30, 0.9, 7)],  # the whole frame: one big truck
                        (64, 64): [(20, 20, 40, 40, 0.8, 2),  # a car in each tile, same place,
