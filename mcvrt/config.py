@@ -110,7 +110,7 @@ class TrackerConfig:
 
 @dataclass(frozen=True)
 class MatchingConfig:
-    min_similarity: float = 0.6  # cosine similarity needed for a cross-camera edge
+    min_similarity: float = 0.85  # cosine similarity needed for a cross-camera edge
     max_transition_s: float = 120.0  # largest plausible gap between leaving one camera and entering another
     min_tracklet_frames: int = 5  # shorter tracklets keep their own global id and are not matched
     topology: Path | None = None  # optional YAML of per-camera-pair transition windows
