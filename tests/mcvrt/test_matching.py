@@ -21,7 +21,7 @@ from mcvrt.matching import (
 from mcvrt.types import Tracklet
 
 Factory = Callable[..., Tracklet]
-CFG = MatchingConfig()  # min_similarity 0.6, max_transition_s 120, min_tracklet_frames 5
+CFG = MatchingConfig(min_similarity=0.6)  # max_transition_s 120, min_tracklet_frames 5
 
 
 def planted(make: Factory, vehicles: int = 6, seed: int = 0) -> list[Tracklet]:
@@ -194,10 +194,10 @@ def test_blocking_finds_exactly_the_brute_force_edges(tracklet_factory: Factory)
                          base[i % 40] + rng.normal(scale=0.3, size=8))
         for i, start in enumerate(sorted(rng.integers(0, 6000, size=1200)))
     ]
-    cfg = MatchingConfig(max_transition_s=30.0)
+    cfg = MatchingConfig(min_similarity=0.6, max_transition_s=30.0)
     graph = build_graph(tracklets, cfg)
     embeddings = np.stack([t.embedding for t in tracklets])
-    similar = zip(*np.nonzero(np.triu(embeddings @ embeddings.T >= 0.6, k=1)), strict=True)
+    similar = zip(*np.nonzero(np.triu(embeddings @ embeddings.T >= cfg.min_similarity, k=1)), strict=True)
     expected = {
         tuple(sorted((tracklets[i].key, tracklets[j].key)))
         for i, j in similar if compatible(tracklets[i], tracklets[j], cfg, None)
