@@ -32,12 +32,14 @@ class FogTrainConfig:
     real: str | None = "real"  # preset for the held-out "real" identities; None: no real stream
     real_fraction: float = 0.25  # share of the training identities held out as the "real" stream
     real_every: int = 1  # a "real" batch every n-th step (the paper: 1; the released code: 5)
+    real_from_epoch: int = 0  # supervised warm-up: no "real" batch before this epoch (from 0)
 
     def __post_init__(self) -> None:
         for preset in (self.synthetic, self.real or self.synthetic):
             require(preset in FOG_PRESETS, f"fog presets must be one of {sorted(FOG_PRESETS)}")
         require(0.0 < self.real_fraction < 1.0, "fog.real_fraction must be in (0, 1)")
         require(self.real_every >= 1, "fog.real_every must be >= 1")
+        require(self.real_from_epoch >= 0, "fog.real_from_epoch must be >= 0")
 
 
 def split_identities(
@@ -82,7 +84,8 @@ class FogStreams:
         augment: AugmentConfig,
         generator: torch.Generator,
     ) -> dict[str, Batch]:
-        """Step `step` (from 1) of `epoch`: {"syn": ..., "real": ... (every `real_every` steps)}.
+        """Step `step` (from 1) of `epoch`: {"syn": ..., "real": ... (every `real_every` steps
+        from epoch `real_from_epoch` on)}.
 
         `batch` holds augmented clean images of the synthetic identities. The "real" batches
         cycle through the held-out identities' P x K batches for the epoch.
@@ -90,7 +93,8 @@ class FogStreams:
         syn_fog = FOG_PRESETS[self.cfg.synthetic]
         out = {"syn": replace(batch, images=add_fog(batch.images, syn_fog, generator),
                               clean=batch.images)}  # fmt: skip
-        if self.real_cache is None or step % self.cfg.real_every:
+        warming_up = epoch < self.cfg.real_from_epoch
+        if self.real_cache is None or step % self.cfg.real_every or warming_up:
             return out
         if epoch != self._epoch:
             self._epoch, self._real_batches, self._drawn = epoch, self.real_sampler.batches(epoch), 0

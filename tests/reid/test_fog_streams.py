@@ -42,6 +42,14 @@ def test_steps_pair_fog_with_clean_targets_and_add_real_batches(train):
     assert set(real.ids.tolist()) <= real_ids
 
 
+def test_warm_up_epochs_have_no_real_batches(train):
+    streams = FogStreams(FogTrainConfig(real_from_epoch=2), train, (32, 32), p=2, k=2)
+    clean = ImageCache(streams.synthetic, (32, 32)).batch([0, 1, 2, 3])
+    gen = torch.Generator().manual_seed(0)
+    assert [list(streams.step(clean, e, 1, NO_AUGMENT, gen)) for e in (0, 1, 2)] == [
+        ["syn"], ["syn"], ["syn", "real"]]
+
+
 def test_without_a_real_stream_every_identity_is_synthetic(train):
     streams = FogStreams(FogTrainConfig(real=None), train, (32, 32), p=2, k=2)
     assert streams.synthetic == tuple(train)
@@ -54,3 +62,5 @@ def test_config_rejects_unknown_presets_and_bad_fractions():
         FogTrainConfig(real="fvrid")
     with pytest.raises(ConfigError, match="real_fraction"):
         FogTrainConfig(real_fraction=1.0)
+    with pytest.raises(ConfigError, match="real_from_epoch"):
+        FogTrainConfig(real_from_epoch=-1)
