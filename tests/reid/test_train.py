@@ -9,7 +9,9 @@ import pytest
 import torch
 
 import reid.train
+from reid.config import load_yaml
 from reid.embedder import EmbedderConfig, load_embedder
+from reid.enlighten import EnlightenConfig
 from reid.errors import ConfigError
 from reid.train import load_train_config, train_from_yaml
 
@@ -63,3 +65,12 @@ def test_alsa_recipe_trains_the_enhancer_first_when_no_weights_are_given(
     assert staged.model.alsa.en_weights == tmp_path / "enlighten" / "en_G.pt"
     given = load_train_config(SMOKE, {"enlighten": recipe, "model.alsa.en_weights": "en.pt"})
     assert reid.train._with_enhancer(given, tmp_path) is given and len(calls) == 1
+
+
+def test_shipped_recipes_load_and_alsa_embeds_the_en_recipe() -> None:
+    configs = SMOKE.parent
+    alsa = load_train_config(configs / "alsa.yaml")
+    assert alsa.enlighten == load_yaml(EnlightenConfig, configs / "enlighten.yaml")
+    assert alsa.model.alsa.en_width == alsa.enlighten.en_width
+    baseline = load_train_config(configs / "baseline.yaml")
+    assert baseline.method == "baseline" and baseline.data == alsa.data
