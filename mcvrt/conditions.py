@@ -63,7 +63,8 @@ def dark_channel(image: np.ndarray, patch: int) -> np.ndarray:
 def condition_stats(image: np.ndarray) -> ConditionStats:
     """Brightness and haze of a uint8 BGR (H, W, 3) image (frame or crop)."""
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3 or image.size == 0:
-        raise ValueError(f"expected a non-empty uint8 (H, W, 3) image, got {image.dtype} {image.shape}")
+        raise ValueError(
+            f"expected a non-empty uint8 (H, W, 3) image, got {image.dtype} {image.shape}")
     h, w = image.shape[:2]
     scale = MAX_SIDE / max(h, w)
     if scale < 1:
@@ -101,8 +102,8 @@ def calibrate(stats: Sequence[ConditionStats], labels: Sequence[str]) -> Conditi
     """Thresholds with the best balanced accuracy (mean per-class recall) on labelled statistics.
 
     Candidates are the midpoints between consecutive observed values (ties: the middle of the
-    first run of best cuts, i.e. mid-margin); the dark threshold is chosen first on night vs the rest,
-    then the haze threshold on the images it leaves.
+    first run of best cuts, i.e. mid-margin); the dark threshold is chosen first on night vs the
+    rest, then the haze threshold on the images it leaves.
     """
     bright = np.array([s.brightness for s in stats])
     haze = np.array([s.haze for s in stats])

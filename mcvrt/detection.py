@@ -117,8 +117,10 @@ class Detector:
         if cfg.merge_riders:
             dets = merge_riders(dets)
             dets = dets[np.isin(dets.class_id, cfg.classes)]
-        # across classes only now: a rider's person box must not suppress the bike beneath it
-        return suppress(dets, cfg.nms_iou, agnostic=True) if cfg.agnostic_nms and len(dets) else dets
+        if cfg.agnostic_nms and len(dets):
+            # across classes only now: a rider's person box must not suppress the bike beneath it
+            dets = suppress(dets, cfg.nms_iou, agnostic=True)
+        return dets
 
     def __call__(self, image: np.ndarray) -> Detections:
         return self._predict(image, self.cfg)

@@ -11,6 +11,7 @@ keeps the original frame for crops and outputs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -97,7 +98,7 @@ CLASSICAL: dict[str, Enhance] = {
 LEARNED = {"alsa": "alsa_en", "sjdl": "sjdl"}  # config name -> `reid.enhancers` kind
 
 
-def load_enhancer(method: str, weights: object, device: str) -> Enhance:
+def load_enhancer(method: str, weights: Path | None, device: str) -> Enhance:
     """The `method` enhancer: a classical function, or a learned network loaded from `weights`."""
     if method in CLASSICAL:
         return CLASSICAL[method]

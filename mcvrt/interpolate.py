@@ -28,10 +28,12 @@ def fill_gaps(tracklet: Tracklet, max_gap: int, step: int = 1) -> Tracklet:
     if len(gaps) == 0:
         return tracklet
     new_frames = [np.arange(frames[i] + step, frames[i + 1], step, dtype=np.int64) for i in gaps]
-    weights = [(f - frames[i]) / (frames[i + 1] - frames[i]) for f, i in zip(new_frames, gaps)]
+    weights = [(f - frames[i]) / (frames[i + 1] - frames[i])
+               for f, i in zip(new_frames, gaps, strict=True)]
 
     def between(values: np.ndarray) -> list[np.ndarray]:
-        return [values[i] + np.multiply.outer(w, values[i + 1] - values[i]) for w, i in zip(weights, gaps)]
+        return [values[i] + np.multiply.outer(w, values[i + 1] - values[i])
+                for w, i in zip(weights, gaps, strict=True)]
 
     all_frames = np.concatenate([frames, *new_frames])
     order = np.argsort(all_frames, kind="stable")

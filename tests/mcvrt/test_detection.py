@@ -32,7 +32,8 @@ class FakeModel:
         self.calls.append((image.shape[:2], conf, classes))
         rows = np.array(self.rows_by_shape.get(image.shape[:2], []), np.float32).reshape(-1, 6)
         rows = rows[(rows[:, 4] >= conf) & np.isin(rows[:, 5], classes)]
-        boxes = SimpleNamespace(xyxy=_Array(rows[:, :4]), conf=_Array(rows[:, 4]), cls=_Array(rows[:, 5]))
+        boxes = SimpleNamespace(xyxy=_Array(rows[:, :4]), conf=_Array(rows[:, 4]),
+                                cls=_Array(rows[:, 5]))
         return [SimpleNamespace(boxes=boxes)]
 
 
@@ -43,7 +44,8 @@ def detector(cfg: DetectorConfig, model: FakeModel) -> Detector:
 
 
 def test_tiles_cover_the_frame_with_half_overlap():
-    assert tile_origins((640, 360), 320) == [(0, 0), (160, 0), (320, 0), (0, 40), (160, 40), (320, 40)]
+    assert tile_origins((640, 360), 320) == [(0, 0), (160, 0), (320, 0),
+                                             (0, 40), (160, 40), (320, 40)]
     assert tile_origins((640, 360), 427) == [(0, 0), (213, 0)]
     assert tile_origins((300, 200), 640) == [(0, 0)]
 
@@ -81,7 +83,8 @@ def test_upscaled_tiles_add_small_vehicles_in_frame_pixels():
                        (64, 64): [(20, 20, 40, 40, 0.8, 2),  # a car in each tile, same place,
                                   (50, 10, 64, 30, 0.7, 2)]})  # and one at the tile's right edge:
     out = detector(cfg, model)(frame)  # cut by tile 1's inner edge (dropped), whole in tile 2
-    assert out.xyxy.tolist() == [[0, 0, 40, 30], [10, 10, 20, 20], [26, 10, 36, 20], [41, 5, 48, 15]]
+    assert out.xyxy.tolist() == [[0, 0, 40, 30], [10, 10, 20, 20], [26, 10, 36, 20],
+                                 [41, 5, 48, 15]]
     assert out.class_id.tolist() == [7, 2, 2, 2]
     assert [shape for shape, _, _ in model.calls] == [(32, 48), (64, 64), (64, 64)]
 

@@ -91,7 +91,8 @@ def test_learned_low_light_enhancer_keeps_shape_and_dtype(scene, tmp_path: Path)
 
     path = tmp_path / "en.pt"
     torch.manual_seed(0)
-    torch.save({"format": EN_FORMAT, "width": 2, "state_dict": EnhancementNet(2).state_dict()}, path)
+    net = EnhancementNet(2)
+    torch.save({"format": EN_FORMAT, "width": 2, "state_dict": net.state_dict()}, path)
     prepare = FramePreparer(EnhanceConfig(night="alsa", alsa_weights=path))
     dark = (scene * 0.25).astype(np.uint8)
     condition, out = prepare(dark)

@@ -12,7 +12,8 @@ CAR, PERSON, MOTO, BIKE = 2, 0, 3, 1
 def dets(*rows: tuple[float, float, float, float, float, int]) -> Detections:
     """Detections from (x1, y1, x2, y2, confidence, class) rows."""
     a = np.array(rows, np.float64).reshape(-1, 6)
-    return Detections(a[:, :4].astype(np.float32), a[:, 4].astype(np.float32), a[:, 5].astype(np.int64))
+    return Detections(a[:, :4].astype(np.float32), a[:, 4].astype(np.float32),
+                      a[:, 5].astype(np.int64))
 
 
 def as_rows(d: Detections) -> list[list[float]]:
@@ -41,8 +42,9 @@ def test_two_riders_on_one_bike_give_one_box():
 
 
 def test_a_rider_joins_the_most_confident_two_wheeler_it_rides():
+    # the person rides both; the loose low-confidence box overlaps it more
     out = merge_riders(dets((100, 40, 140, 110, 0.5, PERSON), (60, 60, 150, 140, 0.1, MOTO),
-                            (95, 80, 145, 130, 0.6, MOTO)))  # rides both; the loose box overlaps more
+                            (95, 80, 145, 130, 0.6, MOTO)))
     assert as_rows(out) == [[60, 60, 150, 140, 0.1, MOTO], [95, 40, 145, 130, 0.6, MOTO]]
 
 
