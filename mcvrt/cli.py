@@ -45,7 +45,8 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("runs/latest"), help="output folder")
     p.add_argument("--detector", help=f"YOLO weights: model name, .pt/.onnx file or *_openvino_model "
                    f"folder (default: ${DETECTOR_ENV} if set, else the config's)")
-    p.add_argument("--reid", help="appearance model: 'color-histogram' or a reid checkpoint path")
+    p.add_argument("--reid", help="appearance model: 'color-histogram', a reid checkpoint path "
+                   "or 'auto' (condition-routed ALSA / SJDL experts)")
     p.add_argument("--device", help="cpu, cuda or cuda:N for detector and ReID")
     p.add_argument("--max-frames", type=int, help="decode at most N frames per camera")
     p.add_argument("--stride", type=int, help="process every N-th frame")

@@ -14,6 +14,7 @@ from reid.config import from_mapping, load_yaml, require
 from reid.embedder import EmbedderConfig
 
 COCO_VEHICLES = (2, 3, 5, 7)  # car, motorcycle, bus, truck
+AUTO = "auto"  # appearance.embedder.weights: route each crop to a condition expert
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,9 @@ class EnhanceConfig:
 
 @dataclass(frozen=True)
 class AppearanceConfig:
-    embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
+    embedder: EmbedderConfig = field(default_factory=EmbedderConfig)  # weights: also "auto"
+    alsa_expert: str = "reid/weights/alsa.pt"  # with weights "auto": the day and night expert
+    sjdl_expert: str = "reid/weights/sjdl.pt"  # with weights "auto": the fog expert
     embed_every: int = 1  # embed detections on every k-th processed frame; others match by motion
     min_crop_px: int = 8  # crops smaller than this (either side) are not embedded
 

@@ -57,19 +57,23 @@ def write_tracks_csv(path: str | Path, tracklets: Sequence[Tracklet],
 
     Columns `TRACKS_HEADER`: ``frame`` is 0-based, ``time_s`` = frame / fps + camera offset
     (3 decimals), boxes 2 decimals, confidence 3 decimals, ``class`` a name (car, motorcycle,
-    bus, truck) or else the COCO id.
+    bus, truck) or else the COCO id. The keys of the tracklets' `extra` (e.g. condition, expert
+    with `--reid auto`), sorted, follow as extra columns; a tracklet without one leaves it empty.
     """
+    extra = sorted({k for t in tracklets for k in t.extra})
     rows = []
     for t in tracklets:
         name = CLASS_NAMES.get(t.class_id, str(t.class_id))
+        tail = tuple(t.extra.get(k, "") for k in extra)
         for frame, (x, y, w, h), conf in _boxes(t):
             time_s = frame / t.fps + t.time_offset_s
             rows.append((t.camera_id, frame, f"{time_s:.3f}", t.track_id, global_ids[t.key],
-                         f"{x:.2f}", f"{y:.2f}", f"{w:.2f}", f"{h:.2f}", f"{conf:.3f}", name))
+                         f"{x:.2f}", f"{y:.2f}", f"{w:.2f}", f"{h:.2f}", f"{conf:.3f}", name,
+                         *tail))
     rows.sort(key=lambda r: (r[0], r[1], r[3]))
     with atomic_write(path) as f:
         writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(TRACKS_HEADER)
+        writer.writerow((*TRACKS_HEADER, *extra))
         writer.writerows(rows)
 
 

@@ -9,7 +9,7 @@ rules (see `match_tracklets`). This is the only `mcvrt` module that imports netw
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,9 @@ from mcvrt.types import Tracklet, TrackletKey
 GlobalIds = dict[TrackletKey, int]
 # (camera, camera) -> (min_s, max_s); a window applies to the pair in either order
 Windows = dict[tuple[str, str], tuple[float, float]]
+# (N, D) -> (N, D), linear and symmetric (a @ compare(b) == b @ compare(a)): similarity is
+# a @ compare(b), e.g. to compare condition-routed embeddings in the harder condition's expert
+Compare = Callable[[np.ndarray], np.ndarray]
 
 _BLOCK = 512  # rows of the similarity matrix computed at once in build_graph
 
@@ -92,14 +95,18 @@ def compatible(a: Tracklet, b: Tracklet, cfg: MatchingConfig, windows: Windows |
     return window is not None and window[0] <= gap <= window[1]
 
 
-def build_graph(tracklets: Sequence[Tracklet], cfg: MatchingConfig) -> nx.Graph:
+def build_graph(
+    tracklets: Sequence[Tracklet], cfg: MatchingConfig, compare: Compare | None = None
+) -> nx.Graph:
     """Similarity graph: every tracklet a node, an edge per compatible similar cross-camera pair.
 
-    Node attributes: camera, track_id, start_s, end_s, n_frames, class_id, has_embedding.
+    Node attributes: camera, track_id, start_s, end_s, n_frames, class_id, has_embedding, and
+    the tracklet's `extra` (e.g. condition, expert).
     Edge attributes: similarity, time_gap_s. Tracklets shorter than ``min_tracklet_frames`` or
     without an embedding get no edges. Pairs are only compared within the largest allowed time
     gap of each other (tracklets sorted by start time), so the cost grows with local density
-    rather than with the square of the number of tracklets.
+    rather than with the square of the number of tracklets. The similarity of embeddings a, b is
+    a @ b, or a @ compare(b) for a linear, symmetric `compare` (see `Compare`).
     """
     windows = load_topology(cfg.topology) if cfg.topology is not None else None
     graph = nx.Graph()
@@ -108,17 +115,17 @@ def build_graph(tracklets: Sequence[Tracklet], cfg: MatchingConfig) -> nx.Graph:
             raise ValueError(f"duplicate tracklet key {t.key}")
         graph.add_node(t.key, camera=t.camera_id, track_id=t.track_id, start_s=t.start_s,
                        end_s=t.end_s, n_frames=len(t.frames), class_id=t.class_id,
-                       has_embedding=bool(np.any(t.embedding)))
+                       has_embedding=bool(np.any(t.embedding)), **t.extra)
     usable = sorted((t for t in tracklets if len(t.frames) >= cfg.min_tracklet_frames
                      and graph.nodes[t.key]["has_embedding"]), key=lambda t: (t.start_s, t.key))
-    for a, b, similarity in _candidate_pairs(usable, cfg, windows):
+    for a, b, similarity in _candidate_pairs(usable, cfg, windows, compare or _same):
         if compatible(a, b, cfg, windows):
             graph.add_edge(a.key, b.key, similarity=similarity, time_gap_s=time_gap(a, b))
     return graph
 
 
 def _candidate_pairs(
-    usable: list[Tracklet], cfg: MatchingConfig, windows: Windows | None
+    usable: list[Tracklet], cfg: MatchingConfig, windows: Windows | None, compare: Compare
 ) -> list[tuple[Tracklet, Tracklet, float]]:
     """Similar pairs of `usable` (sorted by start) from different cameras within the time horizon.
 
@@ -129,6 +136,7 @@ def _candidate_pairs(
     horizon = (cfg.max_transition_s if windows is None
                else max((high for _, high in windows.values()), default=-math.inf))
     emb = np.stack([t.embedding for t in usable])
+    right = compare(emb)
     starts = np.array([t.start_s for t in usable])
     ends = np.array([t.end_s for t in usable])
     _, cams = np.unique([t.camera_id for t in usable], return_inverse=True)
@@ -136,7 +144,7 @@ def _candidate_pairs(
     for lo in range(0, len(usable), _BLOCK):
         hi = min(lo + _BLOCK, len(usable))
         stop = int(np.searchsorted(starts, ends[lo:hi].max() + horizon, side="right"))
-        sim = emb[lo:hi] @ emb[lo:stop].T
+        sim = emb[lo:hi] @ right[lo:stop].T
         rows, cols = np.nonzero(sim >= cfg.min_similarity)
         i, j = rows + lo, cols + lo
         gap = np.maximum(starts[i], starts[j]) - np.minimum(ends[i], ends[j])
@@ -153,6 +161,7 @@ class _Cluster:
     members: list[TrackletKey]
     spans: dict[str, list[tuple[float, float]]]  # camera -> (start_s, end_s) of each member
     embedding_sum: np.ndarray  # sum of the members' unit embeddings
+    compare: Compare
 
     def overlaps(self, other: _Cluster) -> bool:
         """Whether a tracklet of `self` and one of `other` share a camera and overlap in time."""
@@ -163,7 +172,7 @@ class _Cluster:
 
     def mean_similarity(self, other: _Cluster) -> float:
         """Average cosine similarity over all (member of self, member of other) pairs."""
-        dot = float(self.embedding_sum @ other.embedding_sum)
+        dot = float(self.embedding_sum @ self.compare(other.embedding_sum[None])[0])
         return dot / (len(self.members) * len(other.members))
 
     def absorb(self, other: _Cluster) -> None:
@@ -174,7 +183,7 @@ class _Cluster:
 
 
 def match_tracklets(
-    tracklets: Sequence[Tracklet], cfg: MatchingConfig
+    tracklets: Sequence[Tracklet], cfg: MatchingConfig, compare: Compare | None = None
 ) -> tuple[GlobalIds, nx.Graph]:
     """Global ids 1..K for all tracklets, and the `build_graph` graph annotated with the result.
 
@@ -187,11 +196,12 @@ def match_tracklets(
         C together when A and C look different.
     Ids are numbered by each cluster's earliest start time, then smallest key. Nodes get a
     ``global_id`` attribute and edges a ``merged`` flag (True when the edge caused a merge).
+    Similarities as in `build_graph`.
     """
-    graph = build_graph(tracklets, cfg)
+    graph = build_graph(tracklets, cfg, compare)
     cluster_of = {
         t.key: _Cluster([t.key], {t.camera_id: [(t.start_s, t.end_s)]},
-                        t.embedding.astype(np.float64))
+                        t.embedding.astype(np.float64), compare or _same)
         for t in tracklets
     }
     edges = sorted(((min(u, v), max(u, v), s) for u, v, s in graph.edges(data="similarity")),
@@ -209,6 +219,11 @@ def match_tracklets(
     global_ids = {key: gid for gid, c in enumerate(ordered, start=1) for key in c.members}
     nx.set_node_attributes(graph, global_ids, "global_id")
     return global_ids, graph
+
+
+def _same(embeddings: np.ndarray) -> np.ndarray:
+    """The identity `Compare`: plain cosine similarity of unit embeddings."""
+    return embeddings
 
 
 def graph_to_dict(graph: nx.Graph) -> dict[str, Any]:

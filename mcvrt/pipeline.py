@@ -41,7 +41,7 @@ from mcvrt.interpolate import fill_gaps
 from mcvrt.matching import graph_to_dict, load_topology, match_tracklets
 from mcvrt.tracking import Tracker
 from mcvrt.tracklets import TrackletCollector
-from mcvrt.types import Camera, Detections, Tracklet
+from mcvrt.types import Camera, Detections, Frame, Tracklet
 
 Detect = Callable[[np.ndarray], Detections]  # BGR image -> detections
 T = TypeVar("T")
@@ -109,31 +109,46 @@ def prefetch(items: Generator[T, None, None]) -> Iterator[T]:
         items.close()
 
 
-def track_camera(
-    camera: Camera, cfg: PipelineConfig, detect: Detect, embed: Embed, times: StageTimes
-) -> tuple[list[Tracklet], int]:
-    """Detect, embed and track one camera; returns its tracklets and the frames processed."""
-    from mcvrt.video import read_frames
-
-    tracker, collector = Tracker(cfg.tracker), TrackletCollector(camera)
+def detect_frames(
+    frames: Iterator[Frame], cfg: PipelineConfig, detect: Detect, times: StageTimes
+) -> Generator[tuple[Frame, Detections], None, None]:
+    """Each frame with its detections: condition estimate, enhancement, detector, threshold."""
     prepare = FramePreparer(cfg.enhance)
-    every, stride = cfg.appearance.embed_every, cfg.input.stride
-    total = math.ceil(camera.frame_count / stride)
-    frames = prefetch(read_frames(camera, stride, cfg.input.max_frames))
-    processed = 0
     t = time.perf_counter()
-    for frame in tqdm(frames, total=total, desc=camera.id, unit="frame", leave=False):
+    for frame in frames:
         t = times.add("decode", t)
         condition, image = prepare(frame.image)  # crops and outputs keep the original frame
         t = times.add("enhance", t)
         dets = detect(image)
         dets = dets[dets.confidence >= cfg.detector.confidence_for(condition)]
-        t = times.add("detect", t)
+        times.add("detect", t)
+        yield frame, dets
+        t = time.perf_counter()
+
+
+def track_camera(
+    camera: Camera, cfg: PipelineConfig, detect: Detect, embed: Embed, times: StageTimes
+) -> tuple[list[Tracklet], int]:
+    """Detect, embed and track one camera; returns its tracklets and the frames processed.
+
+    Three threads overlap: decoding runs a frame ahead of detection, and detection (native code
+    that releases the GIL) a frame ahead of embedding and tracking.
+    """
+    from mcvrt.video import read_frames
+
+    tracker, collector = Tracker(cfg.tracker), TrackletCollector(camera)
+    every, stride = cfg.appearance.embed_every, cfg.input.stride
+    total = math.ceil(camera.frame_count / stride)
+    frames = prefetch(read_frames(camera, stride, cfg.input.max_frames))
+    processed = 0
+    for frame, dets in tqdm(prefetch(detect_frames(frames, cfg, detect, times)), total=total,
+                            desc=camera.id, unit="frame", leave=False):
+        t = time.perf_counter()
         if processed % every == 0 and len(dets):
             dets = embed_detections(frame.image, dets, embed, cfg.appearance.min_crop_px)
             t = times.add("embed", t)
         collector.add(frame.index, tracker.update(dets))
-        t = times.add("track", t)
+        times.add("track", t)
         processed += 1
     max_gap = cfg.output.interpolate_max_gap
     return [fill_gaps(tracklet, max_gap, stride) for tracklet in collector.finish()], processed
