@@ -26,7 +26,13 @@ from typing import TypeVar
 import numpy as np
 from tqdm import tqdm
 
-from mcvrt.appearance import Embed, embed_detections, load_embed
+from mcvrt.appearance import (
+    Embed,
+    describe_tracklet,
+    embed_detections,
+    load_compare,
+    load_embed,
+)
 from mcvrt.config import PipelineConfig
 from mcvrt.enhance import FramePreparer
 from mcvrt.errors import InputError
@@ -151,7 +157,8 @@ def track_camera(
         times.add("track", t)
         processed += 1
     max_gap = cfg.output.interpolate_max_gap
-    return [fill_gaps(tracklet, max_gap, stride) for tracklet in collector.finish()], processed
+    tracklets = [describe_tracklet(t, embed) for t in collector.finish()]
+    return [fill_gaps(tracklet, max_gap, stride) for tracklet in tracklets], processed
 
 
 def usable_cores() -> list[int]:
@@ -299,7 +306,7 @@ def run(
     start = time.perf_counter()
     tracklets, frames = track_cameras(cameras, cfg, detect, embed, times)
     t = time.perf_counter()
-    global_ids, graph = match_tracklets(tracklets, cfg.matching)
+    global_ids, graph = match_tracklets(tracklets, cfg.matching, load_compare(cfg.appearance))
     times.add("match", t)
     seconds = time.perf_counter() - start
     outputs = write_outputs(cfg, cameras, tracklets, global_ids, graph_to_dict(graph), out_dir)
