@@ -43,7 +43,6 @@ from mcvrt.video import probe_cameras, read_frames
 TARGET = 0.7
 # tiny inputs: the smoke test and `run_all --quick`
 QUICK = ["--frames", "3", "--cameras", "1", "--repeats", "1", "--warmup", "0"]
-STAGES = ("probe", "load", "decode", "detect", "embed", "track", "match", "write")
 
 
 def decode_case(videos: Sequence[Path], frames: int) -> Case:
@@ -102,13 +101,10 @@ def yolo_track_case(videos: Sequence[Path], det: DetectorConfig, frames: int) ->
 
 
 def shares(runs: list[Metrics]) -> dict[str, float]:
-    """Median share of each stage in the summed stage seconds."""
-    out = {}
-    for stage in STAGES:
-        values = [r.get(f"s_{stage}", 0.0) / sum(v for k, v in r.items() if k.startswith("s_"))
-                  for r in runs]
-        out[stage] = stats(values)["median"]
-    return out
+    """Median share of each stage in the summed stage seconds (probe, load, decode, ... write)."""
+    stages = sorted({k for r in runs for k in r if k.startswith("s_")})
+    return {stage[2:]: stats([r.get(stage, 0.0) / sum(v for k, v in r.items() if k in stages)
+                              for r in runs])["median"] for stage in stages}
 
 
 def main(argv: Sequence[str] | None = None) -> dict:

@@ -182,20 +182,28 @@ def report(name: str, title: str, headers: Sequence[str], rows: Sequence[Sequenc
 
 
 class PeakRSS:
-    """Peak resident memory (MB) of this process plus its children, sampled in a thread."""
+    """Peak resident memory (MB) of this process plus the child processes started meanwhile.
+
+    Children that already ran on entry (a fork server, a helper pool) are left out.
+    """
 
     def __init__(self, interval_s: float = 0.05) -> None:
+        import psutil
+
         self.interval_s, self.peak_mb = interval_s, 0.0
+        self._me = psutil.Process()
+        self._before = {c.pid for c in self._me.children(recursive=True)}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         import psutil
 
-        me = psutil.Process()
         while not self._stop.is_set():
             total = 0
-            for proc in [me, *me.children(recursive=True)]:
+            for proc in [self._me, *self._me.children(recursive=True)]:
+                if proc.pid in self._before:
+                    continue
                 try:
                     total += proc.memory_info().rss
                 except psutil.Error:
@@ -210,18 +218,3 @@ class PeakRSS:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-
-
-def read_images(video: Path, frames: int) -> list:
-    """The first `frames` decoded BGR frames of `video`."""
-    import cv2
-
-    cap = cv2.VideoCapture(str(video))
-    images = []
-    while len(images) < frames:
-        ok, image = cap.read()
-        if not ok:
-            break
-        images.append(image)
-    cap.release()
-    return images

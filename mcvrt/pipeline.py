@@ -188,7 +188,7 @@ def core_sets(workers: int) -> list[list[int]]:
     return [[int(c) for c in group] for group in np.array_split(cores, workers)]
 
 
-def _worker_context(load_detector: bool) -> multiprocessing.context.BaseContext:
+def worker_context(load_detector: bool) -> multiprocessing.context.BaseContext:
     """Fork workers from a clean server process that has imported the pipeline (spawn elsewhere).
 
     Never a plain fork: the caller may hold threads (decoders, OpenMP pools) that a child would
@@ -262,7 +262,7 @@ def _track_in_pool(
     except (pickle.PicklingError, AttributeError, TypeError) as exc:
         raise TypeError(f"detect/embed must be picklable to run {workers} camera workers "
                         f"(or set input.workers: 1): {exc}") from exc
-    ctx = _worker_context(load_detector=detect is None)
+    ctx = worker_context(load_detector=detect is None)
     slots = ctx.Queue()
     for cores in core_sets(workers):
         slots.put(cores)
