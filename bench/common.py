@@ -181,6 +181,21 @@ def report(name: str, title: str, headers: Sequence[str], rows: Sequence[Sequenc
     return payload
 
 
+def read_images(video: Path, frames: int) -> list:
+    """The first `frames` decoded BGR frames of `video`."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(video))
+    images = []
+    while len(images) < frames:
+        ok, image = cap.read()
+        if not ok:
+            break
+        images.append(image)
+    cap.release()
+    return images
+
+
 class PeakRSS:
     """Peak resident memory (MB) of this process plus the child processes started meanwhile.
 
