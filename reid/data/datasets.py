@@ -151,13 +151,8 @@ def read_veri_wild(root: Path, test_split: str | None = None) -> ReidData:
         ]
 
     size = test_split or "3000"
-    return _query_gallery(
-        "veri-wild",
-        root,
-        read("train_list.txt"),
-        read(f"test_{size}_query.txt"),
-        read(f"test_{size}.txt"),
-    )
+    split = [read(n) for n in ("train_list.txt", f"test_{size}_query.txt", f"test_{size}.txt")]
+    return _query_gallery("veri-wild", root, *split)
 
 
 UIT_NAME = re.compile(r"^([A-Za-z]+)_(\d+)_cam(\d+)\.\w+$")
