@@ -174,7 +174,7 @@ def _eval_reid_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--reid", required=True, help="checkpoint path, or 'color-histogram'")
     p.add_argument("--data", type=Path, required=True, help="dataset folder")
-    p.add_argument("--layout", help="veri776, vehicleid, veri-wild, fvrid, uit, list, folder "
+    p.add_argument("--layout", help="veri, vehicleid, veri-wild, fvrid, uit, list, folder "
                    "(default: detected from the folder)")
     p.add_argument("--test-split", help="layout-specific test list (e.g. VehicleID 800)")
     p.add_argument("--conditions", nargs="+", default=["original", "dark", "fog"],
