@@ -3,7 +3,8 @@
 Synthetic road network at fixed density: vehicles arrive at a constant rate and each drives past
 1-4 of the cameras (2-10 s in view, 5-60 s between cameras), so the number of tracklets grows
 with the duration, not the traffic. Each vehicle has a 512-d appearance vector (vehicles of one of
-50 look-alike groups share part of it) and each tracklet a noisy copy of it.
+50 look-alike groups share part of it) and each tracklet a noisy copy of it, similar enough
+for the default `matching.min_similarity`.
 Ours: the whole `matching.match_tracklets` (time-blocked candidates, graph, constrained
 clustering). Baseline: the all-pairs N x N cosine matrix, thresholded, then the same camera and
 time filter (candidate edges only, no clustering). Both find the same edges (checked). Time is
@@ -44,9 +45,15 @@ FPS, DIM, GROUPS = 10.0, 512, 50
 VISITS_PER_VEHICLE = 2.5  # mean of 1..4
 
 
-def make_tracklets(n: int, cameras: int, rate: float = 2.0, seed: int = 0) -> list[Tracklet]:
-    """About `n` tracklets from vehicles arriving at `rate` per second (duration grows with n)."""
+def make_tracklets(n: int, cameras: int, min_similarity: float, rate: float = 2.0,
+                   seed: int = 0) -> list[Tracklet]:
+    """About `n` tracklets from vehicles arriving at `rate` per second (duration grows with n).
+
+    Two sightings of one vehicle have cosine similarity about halfway between `min_similarity`
+    and 1, so most true pairs become edges; look-alike vehicles stay near 0.36.
+    """
     rng = np.random.default_rng(seed)
+    noise = np.sqrt((2 / (1 + min_similarity) - 1) / DIM)
     groups = rng.normal(size=(GROUPS, DIM))
     groups /= np.linalg.norm(groups, axis=1, keepdims=True)
     next_id = dict.fromkeys(range(cameras), 1)
@@ -59,7 +66,7 @@ def make_tracklets(n: int, cameras: int, rate: float = 2.0, seed: int = 0) -> li
         start = t
         for camera in rng.permutation(cameras)[: rng.integers(1, 5)]:
             frames = np.arange(round(start * FPS), round((start + rng.uniform(2, 10)) * FPS))
-            seen = vector + rng.normal(0, 0.025, DIM)
+            seen = vector + rng.normal(0, noise, DIM)
             out.append(Tracklet(
                 camera_id=f"c{camera}", track_id=next_id[camera], frames=frames.astype(np.int64),
                 xyxy=np.tile(np.float32([100, 100, 180, 160]), (len(frames), 1)),
@@ -119,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     cfg = MatchingConfig()
     rows, results = [], {}
     for n in args.sizes:
-        tracklets = make_tracklets(n, args.cameras)
+        tracklets = make_tracklets(n, args.cameras, cfg.min_similarity)
         ours = ours_edges(tracklets, cfg)
         same = ours == all_pairs_edges(tracklets, cfg)
         runs = interleave({"ours": seconds_case(lambda t=tracklets: match_tracklets(t, cfg)),
