@@ -70,6 +70,7 @@ class EnhanceConfig:
     alsa_weights: Path | None = None  # ALSA enhancement-network file (reid.enlighten), for alsa
     sjdl_weights: Path | None = None  # SJDL checkpoint whose defogging branch runs, for sjdl
     device: str = "cpu"  # torch device of the learned enhancers
+    embed_enhanced: bool = True  # ReID crops from the enhanced frame (not for weights "auto")
 
     def __post_init__(self) -> None:
         for key, allowed in ENHANCERS.items():

@@ -33,7 +33,7 @@ from mcvrt.appearance import (
     load_compare,
     load_embed,
 )
-from mcvrt.config import PipelineConfig
+from mcvrt.config import AUTO, PipelineConfig
 from mcvrt.enhance import FramePreparer
 from mcvrt.errors import InputError
 from mcvrt.export import (
@@ -117,18 +117,19 @@ def prefetch(items: Generator[T, None, None]) -> Iterator[T]:
 
 def detect_frames(
     frames: Iterator[Frame], cfg: PipelineConfig, detect: Detect, times: StageTimes
-) -> Generator[tuple[Frame, Detections], None, None]:
-    """Each frame with its detections: condition estimate, enhancement, detector, threshold."""
+) -> Generator[tuple[Frame, np.ndarray, Detections], None, None]:
+    """Each frame, the image the detector saw and its detections: condition estimate,
+    enhancement, detector, threshold."""
     prepare = FramePreparer(cfg.enhance)
     t = time.perf_counter()
     for frame in frames:
         t = times.add("decode", t)
-        condition, image = prepare(frame.image)  # crops and outputs keep the original frame
+        condition, image = prepare(frame.image)  # outputs keep the original frame
         t = times.add("enhance", t)
         dets = detect(image)
         dets = dets[dets.confidence >= cfg.detector.confidence_for(condition)]
         times.add("detect", t)
-        yield frame, dets
+        yield frame, image, dets
         t = time.perf_counter()
 
 
@@ -147,11 +148,14 @@ def track_camera(
     total = math.ceil(camera.frame_count / stride)
     frames = prefetch(read_frames(camera, stride, cfg.input.max_frames))
     processed = 0
-    for frame, dets in tqdm(prefetch(detect_frames(frames, cfg, detect, times)), total=total,
-                            desc=camera.id, unit="frame", leave=False):
+    # the routed experts get crops as seen: SJDL is trained on foggy ones
+    enhanced_crops = cfg.enhance.embed_enhanced and cfg.appearance.embedder.weights != AUTO
+    for frame, image, dets in tqdm(prefetch(detect_frames(frames, cfg, detect, times)),
+                                   total=total, desc=camera.id, unit="frame", leave=False):
         t = time.perf_counter()
         if processed % every == 0 and len(dets):
-            dets = embed_detections(frame.image, dets, embed, cfg.appearance.min_crop_px)
+            source = image if enhanced_crops else frame.image
+            dets = embed_detections(source, dets, embed, cfg.appearance.min_crop_px)
             t = times.add("embed", t)
         collector.add(frame.index, tracker.update(dets))
         times.add("track", t)
