@@ -47,9 +47,10 @@ def test_library_is_imported_in_one_place(library: str, allowed: set[str]):
 
 def test_mcvrt_uses_reid_only_through_its_boundary_modules():
     allowed = {"mcvrt/appearance.py", "mcvrt/config.py", "mcvrt/errors.py", "mcvrt/cli.py",
-               "mcvrt/scenario.py",
                "mcvrt/enhance.py"}  # learned detector pre-processors via reid.enhancers, lazily
-    assert importers("mcvrt", "reid") <= allowed
+    # the scenario builder shares the image degradations (reid.degrade) the ReID training uses
+    found = {m for m in importers("mcvrt", "reid") if not m.startswith("mcvrt/scenario/")}
+    assert found <= allowed
 
 
 def test_reid_never_imports_mcvrt_or_the_detector():
