@@ -196,37 +196,44 @@ def read_images(video: Path, frames: int) -> list:
     return images
 
 
-class PeakRSS:
-    """Peak resident memory (MB) of this process plus the child processes started meanwhile.
+class ProcessMeter:
+    """Peak resident memory (MB) and CPU seconds of this process plus the children it starts.
 
-    Children that already ran on entry (a fork server, a helper pool) are left out.
+    Children that already ran on entry (a fork server, a helper pool) are left out. Children are
+    sampled every `interval_s`, so a child's last CPU moments before it exits may be missed.
     """
 
     def __init__(self, interval_s: float = 0.05) -> None:
         import psutil
 
-        self.interval_s, self.peak_mb = interval_s, 0.0
+        self.interval_s, self.peak_mb, self.cpu_s = interval_s, 0.0, 0.0
         self._me = psutil.Process()
         self._before = {c.pid for c in self._me.children(recursive=True)}
+        self._start_cpu = sum(self._me.cpu_times()[:2])
+        self._child_cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         import psutil
 
-        while not self._stop.is_set():
-            total = 0
-            for proc in [self._me, *self._me.children(recursive=True)]:
-                if proc.pid in self._before:
+        while True:
+            rss = self._me.memory_info().rss
+            for child in self._me.children(recursive=True):
+                if child.pid in self._before:
                     continue
                 try:
-                    total += proc.memory_info().rss
+                    rss += child.memory_info().rss
+                    self._child_cpu[child.pid] = sum(child.cpu_times()[:2])
                 except psutil.Error:
                     pass  # the child exited between listing and reading
-            self.peak_mb = max(self.peak_mb, total / 2**20)
-            self._stop.wait(self.interval_s)
+            self.peak_mb = max(self.peak_mb, rss / 2**20)
+            own = sum(self._me.cpu_times()[:2]) - self._start_cpu
+            self.cpu_s = own + sum(self._child_cpu.values())
+            if self._stop.wait(self.interval_s):
+                return
 
-    def __enter__(self) -> PeakRSS:
+    def __enter__(self) -> ProcessMeter:
         self._thread.start()
         return self
 
