@@ -16,7 +16,6 @@ Run: `python -m reid.enlighten configs/reid/enlighten.yaml runs/enlighten`.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ import torch
 from torchvision.utils import make_grid, save_image
 from tqdm import tqdm
 
+from reid.checkpoint import plain
 from reid.config import load_yaml, require
 from reid.enlighten_data import EnlightenData, UnpairedData
 from reid.errors import CheckpointError
@@ -75,15 +75,6 @@ class EnlightenConfig:
         require(0 < self.patch <= self.data.crop, "need 0 < patch <= data.crop")
         require(0 <= self.decay_from <= self.iterations, "need 0 <= decay_from <= iterations")
         require(self.batch >= 1 and self.n_patches >= 1, "batch and n_patches must be >= 1")
-
-
-def _plain(v: Any) -> Any:
-    """Config values -> torch.load(weights_only=True)-safe data (Paths -> str, tuples -> list)."""
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    return str(v) if isinstance(v, Path) else v
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
@@ -181,7 +172,7 @@ class _Trainer:
 
     def save(self, out_dir: Path) -> Path:
         """Write `last.pt` (resumable) and `en_G.pt` (what ALSAConfig.en_weights loads)."""
-        config = _plain(dataclasses.asdict(self.cfg))
+        config = plain(self.cfg)
         modules = ("G", "D_global", "D_local", "opt_g", "opt_d")
         state = {name: getattr(self, name).state_dict() for name in modules}
         _atomic_save(
