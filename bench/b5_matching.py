@@ -14,6 +14,7 @@ tracing.
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 import tracemalloc
@@ -109,7 +110,10 @@ def peak_mb(fn: Callable[[], object]) -> float:
 
 
 def seconds_case(fn: Callable[[], object]) -> Callable[[], Metrics]:
+    """Wall seconds of `fn()`, from a freshly collected heap."""
+
     def case() -> Metrics:
+        gc.collect()
         start = time.perf_counter()
         fn()
         return {"seconds": time.perf_counter() - start}

@@ -1,16 +1,20 @@
 """Run B1-B7 one after another and write every table, with the command that made it, to Markdown.
 
-`--quick` runs each benchmark on tiny inputs (the smoke-test settings): it proves they run, its
-figures mean nothing.
+Each benchmark runs in a fresh interpreter, so none inherits another's imports, thread pools,
+fork server or garbage-collector heap. `--quick` runs each on tiny inputs (the smoke-test
+settings): it proves they run, its figures mean nothing.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 
-from bench.common import parse, parser
+from bench.common import ROOT, parse, parser
 
 BENCHMARKS = ("b1_end_to_end", "b2_detector", "b3_tracker", "b4_reid", "b5_matching",
               "b6_scaling", "b7_speed_accuracy")
@@ -23,10 +27,12 @@ def main(argv: Sequence[str] | None = None) -> dict:
     args, argv = parse(p, argv)
     sections, payloads = [], {}
     for name in args.only:
-        module = importlib.import_module(f"bench.{name}")
-        own = module.QUICK if args.quick else ["--repeats", str(args.repeats)]
+        own = (importlib.import_module(f"bench.{name}").QUICK if args.quick
+               else ["--repeats", str(args.repeats)])
         start = time.perf_counter()
-        payload = module.main([*own, "--out", str(args.out)])
+        subprocess.run([sys.executable, "-m", f"bench.{name}", *own, "--out", str(args.out)],
+                       cwd=ROOT, check=True)
+        payload = json.loads((args.out / f"{name}.json").read_text())
         payloads[name] = payload
         sections.append(f"**{payload['title']}**\n\n```\n{payload['table']['text']}\n```\n"
                         f"`{payload['command']}` ({time.perf_counter() - start:.0f} s, load "
