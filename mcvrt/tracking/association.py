@@ -30,11 +30,11 @@ class Matches:
         """Matches of an (n_rows, n_cols) problem from its (row, col) pairs."""
         pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
         pairs = pairs[np.argsort(pairs[:, 0], kind="stable")]
-        return cls(
-            pairs=pairs,
-            unmatched_rows=np.setdiff1d(np.arange(n_rows, dtype=np.int64), pairs[:, 0]),
-            unmatched_cols=np.setdiff1d(np.arange(n_cols, dtype=np.int64), pairs[:, 1]),
-        )
+        free_rows, free_cols = np.ones(n_rows, bool), np.ones(n_cols, bool)
+        free_rows[pairs[:, 0]] = False
+        free_cols[pairs[:, 1]] = False
+        return cls(pairs=pairs, unmatched_rows=np.flatnonzero(free_rows),
+                   unmatched_cols=np.flatnonzero(free_cols))
 
 
 
@@ -60,9 +60,11 @@ def matching_cascade(cost: np.ndarray, ages: np.ndarray, max_age: int,
     pairs = [NO_PAIRS]
     free = np.arange(cost.shape[1], dtype=np.int64)
     for age in range(1, max_age + 1):
-        rows = np.flatnonzero(ages == age)
         if len(free) == 0:
             break
+        rows = np.flatnonzero(ages == age)
+        if len(rows) == 0:
+            continue
         level = assign(cost[np.ix_(rows, free)], max_cost)
         pairs.append(np.column_stack([rows[level.pairs[:, 0]], free[level.pairs[:, 1]]]))
         free = free[level.unmatched_cols]
@@ -88,7 +90,10 @@ def cosine_cost(galleries: Sequence[np.ndarray], embeddings: np.ndarray) -> np.n
     """
     embeddings = np.asarray(embeddings, np.float64)
     cost = np.full((len(galleries), len(embeddings)), INFTY_COST)
-    for row, gallery in enumerate(galleries):
-        if len(gallery) and len(embeddings):
-            cost[row] = (1.0 - gallery @ embeddings.T).min(axis=0)
+    sizes = np.array([len(g) for g in galleries], np.int64)
+    rows = np.flatnonzero(sizes)
+    if len(rows) and len(embeddings):  # one product for all galleries, then a min per gallery
+        stacked = np.concatenate([galleries[r] for r in rows]).astype(np.float64)
+        starts = np.concatenate([[0], np.cumsum(sizes[rows])[:-1]])
+        cost[rows] = np.minimum.reduceat(1.0 - stacked @ embeddings.T, starts, axis=0)
     return cost

