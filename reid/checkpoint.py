@@ -152,7 +152,8 @@ class TorchEmbedder:
         h, w = self.input_size
         out = np.zeros((len(crops), self.dim), np.float32)
         self.model.eval()
-        with torch.inference_mode():
+        half = self.device.type == "cuda"  # fp16 autocast on GPUs, fp32 on CPU
+        with torch.inference_mode(), torch.autocast("cuda", torch.float16, enabled=half):
             for start in range(0, len(crops), self.batch_size):
                 chunk = [
                     cv2.cvtColor(
