@@ -86,14 +86,15 @@ def iou_cost(track_xyxy: np.ndarray, det_xyxy: np.ndarray) -> np.ndarray:
 def cosine_cost(galleries: Sequence[np.ndarray], embeddings: np.ndarray) -> np.ndarray:
     """(T, N) smallest cosine distance from each gallery (G, D) to each unit embedding (N, D).
 
-    An empty gallery gives INFTY_COST for its whole row.
+    An empty gallery gives INFTY_COST for its whole row. Products run in float32 (ample for a
+    cosine between unit vectors; this is the tracker's largest per-frame product).
     """
-    embeddings = np.asarray(embeddings, np.float64)
+    embeddings = np.asarray(embeddings, np.float32)
     cost = np.full((len(galleries), len(embeddings)), INFTY_COST)
     sizes = np.array([len(g) for g in galleries], np.int64)
     rows = np.flatnonzero(sizes)
-    if len(rows) and len(embeddings):  # one product for all galleries, then a min per gallery
-        stacked = np.concatenate([galleries[r] for r in rows]).astype(np.float64)
+    if len(rows) and len(embeddings):  # one product for all galleries, then a max per gallery
+        stacked = np.concatenate([galleries[r] for r in rows], dtype=np.float32)
         starts = np.concatenate([[0], np.cumsum(sizes[rows])[:-1]])
-        cost[rows] = np.minimum.reduceat(1.0 - stacked @ embeddings.T, starts, axis=0)
+        cost[rows] = 1.0 - np.maximum.reduceat(stacked @ embeddings.T, starts, axis=0)
     return cost

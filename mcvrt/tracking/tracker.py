@@ -75,8 +75,9 @@ class Tracker:
     def _cascade(self, embedding: np.ndarray, features: list[np.ndarray | None],
                  gated: np.ndarray) -> Matches:
         """Matching cascade of confirmed tracks on gated cosine distance to their galleries."""
-        cost = cosine_cost([t.gallery for t in self._tracks], embedding)
         confirmed = np.array([t.is_confirmed for t in self._tracks], bool)
+        cost = cosine_cost([t.gallery if c else t.gallery[:0]  # tentative rows: never used
+                            for t, c in zip(self._tracks, confirmed, strict=True)], embedding)
         usable = np.array([f is not None for f in features], bool)
         cost[gated | ~confirmed[:, None] | ~usable[None, :]] = INFTY_COST
         ages = np.array([t.time_since_update for t in self._tracks], np.int64)
