@@ -35,14 +35,14 @@ class DetectorConfig:
     classes: tuple[int, ...] = COCO_VEHICLES
     confidence: float = 0.25
     nms_iou: float = 0.5
-    agnostic_nms: bool = True  # also suppress overlapping boxes of different classes
+    agnostic_nms: bool = True  # suppress overlaps across classes too (kept box: their union)
     image_size: int = 640
     upscale: float = 1.0  # > 1: also detect overlapping tiles enlarged this much (small vehicles)
     device: str = "cpu"
     night_confidence: float | None = 0.15  # threshold on frames estimated night (None = confidence)
     fog_confidence: float | None = 0.15  # threshold on frames estimated foggy (None = confidence)
     merge_riders: bool = True  # also detect persons and bicycles; a rider merges into its two-wheeler
-    rider_support_confidence: float = 0.1  # a two-wheeler box this confident is merged with its rider
+    rider_support_confidence: float = 0.01  # a two-wheeler box this confident merges with its rider
 
     def __post_init__(self) -> None:
         for key in ("confidence", "night_confidence", "fog_confidence", "rider_support_confidence"):

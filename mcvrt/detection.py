@@ -49,6 +49,12 @@ def lowest_confidence(cfg: DetectorConfig) -> float:
     return min(v for v in values if v is not None)
 
 
+def lowest_frame_threshold(cfg: DetectorConfig) -> float:
+    """The lowest confidence threshold a frame applies (rider support boxes excluded)."""
+    values = (cfg.confidence, cfg.night_confidence, cfg.fog_confidence)
+    return min(v for v in values if v is not None)
+
+
 class Detector:
     """BGR image -> `Detections` of the configured COCO vehicle classes.
 
@@ -56,7 +62,8 @@ class Detector:
     (`cfg.confidence_for(condition)`). With `merge_riders`, persons, bicycles and motorcycles are
     detected too, riders merged into their two-wheelers (`mcvrt.riders`), and what is left
     restricted to the configured classes. With `agnostic_nms`, a box overlapping a more
-    confident one of another class is dropped (YOLO often boxes one vehicle as car and truck).
+    confident one of another class is dropped (YOLO often boxes one vehicle as car and truck)
+    and the kept box grows to cover it (`fuse_across_classes`).
     """
 
     def __init__(self, cfg: DetectorConfig) -> None:
@@ -119,7 +126,7 @@ class Detector:
             dets = dets[np.isin(dets.class_id, cfg.classes)]
         if cfg.agnostic_nms and len(dets):
             # across classes only now: a rider's person box must not suppress the bike beneath it
-            dets = suppress(dets, cfg.nms_iou, agnostic=True)
+            dets = fuse_across_classes(dets, cfg.nms_iou, lowest_frame_threshold(cfg))
         return dets
 
     def __call__(self, image: np.ndarray) -> Detections:
@@ -144,6 +151,43 @@ def suppress(dets: Detections, nms_iou: float, agnostic: bool = False) -> Detect
     classes = np.zeros_like(dets.class_id) if agnostic else dets.class_id
     keep = cv2.dnn.NMSBoxesBatched(xywh, dets.confidence.tolist(), classes.tolist(), 0.0, nms_iou)
     return dets[np.sort(np.asarray(keep, np.int64).reshape(-1))]
+
+
+def fuse_across_classes(dets: Detections, nms_iou: float, min_confidence: float = 0.0
+                        ) -> Detections:
+    """Class-agnostic NMS whose kept boxes grow to cover the boxes they suppress; order kept.
+
+    YOLO often boxes one vehicle twice, as car and as truck, with nearly the same box: the more
+    confident one keeps its class and confidence, and its box becomes the union of the two, so
+    dropping the duplicate does not drop its better-placed edges with it. Only suppressed boxes
+    of at least `min_confidence` (boxes a frame could output) widen a kept one.
+    """
+    keep = np.sort(np.asarray(cv2.dnn.NMSBoxesBatched(
+        np.c_[dets.xyxy[:, :2], dets.xyxy[:, 2:] - dets.xyxy[:, :2]].tolist(),
+        dets.confidence.tolist(), [0] * len(dets), 0.0, nms_iou), np.int64).reshape(-1))
+    dropped = np.setdiff1d(np.arange(len(dets)), keep)
+    xyxy = dets.xyxy.copy()
+    if len(dropped) and len(keep):
+        overlap = box_iou(dets.xyxy[dropped], dets.xyxy[keep]) > nms_iou
+        # greedy NMS: a box is suppressed by the most confident kept box overlapping it enough
+        score = np.where(overlap, dets.confidence[keep][None, :], -1.0)
+        for row, i in enumerate(dropped):
+            if overlap[row].any() and dets.confidence[i] >= min_confidence:
+                j = keep[np.argmax(score[row])]
+                xyxy[j, :2] = np.minimum(xyxy[j, :2], dets.xyxy[i, :2])
+                xyxy[j, 2:] = np.maximum(xyxy[j, 2:], dets.xyxy[i, 2:])
+    return replace(dets, xyxy=xyxy)[keep]
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(A, B) IoU of two sets of xyxy boxes."""
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    inter = np.clip(w, 0, None) * np.clip(h, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
 def merge_passes(passes: list[Detections], nms_iou: float) -> Detections:

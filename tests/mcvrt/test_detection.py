@@ -5,7 +5,13 @@ from types import SimpleNamespace
 import numpy as np
 
 from mcvrt.config import DetectorConfig
-from mcvrt.detection import Detector, lowest_confidence, merge_passes, tile_origins
+from mcvrt.detection import (
+    Detector,
+    fuse_across_classes,
+    lowest_confidence,
+    merge_passes,
+    tile_origins,
+)
 from mcvrt.types import Detections
 
 
@@ -94,4 +100,30 @@ def test_agnostic_nms_drops_a_second_class_on_the_same_vehicle_but_keeps_riders(
     model = FakeModel({(200, 300): [(10, 10, 60, 40, 0.6, 2), (11, 10, 60, 42, 0.5, 7),
                                     (100, 40, 140, 110, 0.8, 0), (95, 80, 145, 130, 0.4, 3)]})
     out = detector(cfg, model)(np.zeros((200, 300, 3), np.uint8))
-    assert np.c_[out.xyxy, out.class_id].tolist() == [[10, 10, 60, 40, 2], [95, 40, 145, 130, 3]]
+    # the car keeps its class and confidence; its box takes in the truck box's lower edge
+    assert np.c_[out.xyxy, out.class_id].tolist() == [[10, 10, 60, 42, 2], [95, 40, 145, 130, 3]]
+    assert out.confidence.tolist() == [np.float32(0.6), np.float32(0.8)]
+
+
+def test_cross_class_duplicates_fuse_into_the_more_confident_box():
+    d = Detections(np.array([[10, 10, 60, 40], [11, 8, 62, 40], [12, 12, 58, 38],
+                             [100, 10, 140, 40], [120, 10, 160, 40]], np.float32),
+                   np.array([0.5, 0.7, 0.2, 0.6, 0.5], np.float32),
+                   np.array([2, 7, 2, 2, 7], np.int64))
+    out = fuse_across_classes(d, 0.5, min_confidence=0.25)
+    # box 0 (IoU 0.85 with the truck) widens the truck; box 2 (0.2) is dropped without widening;
+    # boxes 3 and 4 overlap at IoU 0.33 and stay apart
+    assert np.c_[out.xyxy, out.class_id].tolist() == [[10, 8, 62, 40, 7], [100, 10, 140, 40, 2],
+                                                     [120, 10, 160, 40, 7]]
+    assert out.confidence.tolist() == [np.float32(0.7), np.float32(0.6), np.float32(0.5)]
+    assert len(fuse_across_classes(Detections.empty(), 0.5)) == 0
+
+
+def test_a_confident_rider_over_a_weak_bike_box_is_one_two_wheeler():
+    cfg = DetectorConfig(weights="x.pt", merge_riders=True, rider_support_confidence=0.01)
+    model = FakeModel({(200, 300): [(100, 40, 140, 130, 0.7, 0), (102, 85, 138, 128, 0.02, 3),
+                                    (200, 40, 225, 120, 0.8, 0)]})  # a pedestrian: no bike
+    out = detector(cfg, model)(np.zeros((200, 300, 3), np.uint8))
+    assert np.c_[out.xyxy, out.confidence.round(2), out.class_id].tolist() == [
+        [100, 40, 140, 130, np.float32(0.7).round(2), 3]]
+    assert model.calls[0][1] == 0.01
