@@ -96,6 +96,7 @@ class Detector:
             imgsz=cfg.image_size,
             classes=sorted(classes),
             device=cfg.device,
+            half=str(cfg.device).startswith("cuda"),  # fp16 on GPUs; exports keep their precision
             verbose=False,
         )[0]
         return from_ultralytics(result)
