@@ -41,10 +41,11 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
                    help="camera ids in video order (default: file stems)")
     p.add_argument("--time-offsets", nargs="+", type=float, metavar="S",
                    help="per-camera clock offsets in seconds, added to frame times")
-    p.add_argument("--config", type=Path, help="pipeline YAML (default: configs/default.yaml values)")
+    p.add_argument("--config", type=Path,
+                   help="pipeline YAML (default: configs/default.yaml values)")
     p.add_argument("--out", type=Path, default=Path("runs/latest"), help="output folder")
-    p.add_argument("--detector", help=f"YOLO weights: model name, .pt/.onnx file or *_openvino_model "
-                   f"folder (default: ${DETECTOR_ENV} if set, else the config's)")
+    p.add_argument("--detector", help="YOLO weights: model name, .pt/.onnx file or "
+                   f"*_openvino_model folder (default: ${DETECTOR_ENV} if set, else the config's)")
     p.add_argument("--reid", help="appearance model: 'color-histogram', a reid checkpoint path "
                    "or 'auto' (condition-routed ALSA / SJDL experts)")
     p.add_argument("--device", help="cpu, cuda or cuda:N for detector and ReID")
@@ -55,7 +56,7 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_run)
 
 
-def _overrides(cfg, args: argparse.Namespace):  # noqa: ANN001, ANN202 (PipelineConfig, lazily imported)
+def _overrides(cfg, args: argparse.Namespace):  # cfg: PipelineConfig, imported lazily
     """Apply the per-run flags to the loaded config through dataclasses.replace."""
     det, app, inp = cfg.detector, cfg.appearance, cfg.input
     weights = args.detector or os.environ.get(DETECTOR_ENV)  # flag > environment > config
@@ -147,7 +148,8 @@ def _cmd_train_reid(args: argparse.Namespace) -> int:
 
     from reid.train import train_from_yaml
 
-    config = args.config or Path(__file__).resolve().parent.parent / "configs" / "reid" / f"{args.method}.yaml"
+    recipes = Path(__file__).resolve().parent.parent / "configs" / "reid"
+    config = args.config or recipes / f"{args.method}.yaml"
     if not config.is_file():
         raise McvrtError(f"training recipe not found: {config}")
     overrides = {}
@@ -156,7 +158,8 @@ def _cmd_train_reid(args: argparse.Namespace) -> int:
         if not sep:
             raise McvrtError(f"--set expects KEY=VALUE, got {item!r}")
         overrides[key] = yaml.safe_load(value)
-    for key, value in (("data.root", args.data), ("out_dir", args.out), ("optim.epochs", args.epochs)):
+    flags = (("data.root", args.data), ("out_dir", args.out), ("optim.epochs", args.epochs))
+    for key, value in flags:
         if value is not None:
             overrides[key] = str(value) if isinstance(value, Path) else value
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
@@ -188,7 +191,8 @@ def _cmd_eval_reid(args: argparse.Namespace) -> int:
     from mcvrt.export import write_json
     from reid.evaluate import eval_reid, format_table
 
-    result = eval_reid(args.reid, args.data, args.layout, args.test_split, args.conditions, args.device)
+    result = eval_reid(args.reid, args.data, args.layout, args.test_split, args.conditions,
+                       args.device)
     print(format_table({Path(args.reid).name: result}, metrics=("R1", "R5", "R10", "mAP")))
     if args.json:
         write_json(args.json, result)
@@ -203,7 +207,8 @@ def _make_scenario_parser(sub: argparse._SubParsersAction) -> None:
         "Render N virtual cameras with real vehicle photos on a real background, "
         "with AI-City and MOTChallenge ground truth and a scenario.json.",
     )
-    p.add_argument("config", type=Path, nargs="?", help="scenario YAML (default: configs/scenarios/default.yaml)")
+    p.add_argument("config", type=Path, nargs="?",
+                   help="scenario YAML (default: configs/scenarios/default.yaml)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--seed", type=int, help="overrides the scenario's seed")
     p.set_defaults(func=_cmd_make_scenario)

@@ -31,7 +31,8 @@ class InputConfig:
 
 @dataclass(frozen=True)
 class DetectorConfig:
-    weights: str = "yolo11n.pt"  # model name (downloaded online), .pt/.onnx file or *_openvino_model dir
+    # model name (downloaded online), .pt/.onnx file or *_openvino_model dir
+    weights: str = "yolo11n.pt"
     classes: tuple[int, ...] = COCO_VEHICLES
     confidence: float = 0.25
     nms_iou: float = 0.5
@@ -41,7 +42,8 @@ class DetectorConfig:
     device: str = "cpu"
     night_confidence: float | None = 0.15  # threshold on frames estimated night (None = confidence)
     fog_confidence: float | None = 0.15  # threshold on frames estimated foggy (None = confidence)
-    merge_riders: bool = True  # also detect persons and bicycles; a rider merges into its two-wheeler
+    # also detect persons and bicycles; a rider merges into its two-wheeler
+    merge_riders: bool = True
     rider_support_confidence: float = 0.01  # a two-wheeler box this confident merges with its rider
 
     def __post_init__(self) -> None:
@@ -74,7 +76,8 @@ class EnhanceConfig:
 
     def __post_init__(self) -> None:
         for key, allowed in ENHANCERS.items():
-            require(getattr(self, key) in allowed, f"enhance.{key} must be one of {', '.join(allowed)}")
+            require(getattr(self, key) in allowed,
+                    f"enhance.{key} must be one of {', '.join(allowed)}")
         require(self.night != "alsa" or self.alsa_weights is not None,
                 "enhance.night: alsa needs enhance.alsa_weights")
         require(self.fog != "sjdl" or self.sjdl_weights is not None,
@@ -115,7 +118,8 @@ class TrackerConfig:
 @dataclass(frozen=True)
 class MatchingConfig:
     min_similarity: float = 0.85  # cosine similarity needed for a cross-camera edge
-    max_transition_s: float = 120.0  # largest plausible gap between leaving one camera and entering another
+    # largest plausible gap between leaving one camera and entering another
+    max_transition_s: float = 120.0
     min_tracklet_frames: int = 5  # shorter tracklets keep their own global id and are not matched
     topology: Path | None = None  # optional YAML of per-camera-pair transition windows
 

@@ -114,7 +114,8 @@ def evaluate_run(gt: Path, run_dir: Path, iou_threshold: float = 0.5) -> EvalRep
 
 def format_report(report: EvalReport) -> str:
     """The report as a plain-text table."""
-    head = f"{'':<22}{'MOTA':>7}{'IDF1':>7}{'IDP':>7}{'IDR':>7}{'IDsw':>6}{'FP':>7}{'FN':>7}{'GT':>7}"
+    head = (f"{'':<22}{'MOTA':>7}{'IDF1':>7}{'IDP':>7}{'IDR':>7}"
+            f"{'IDsw':>6}{'FP':>7}{'FN':>7}{'GT':>7}")
 
     def row(label: str, s: Scores) -> str:
         rates = "".join(f"{v:>7.3f}" for v in (s.mota, s.idf1, s.idp, s.idr))
@@ -161,10 +162,12 @@ def _accumulate(cameras: list[tuple[Table, Table]], iou_threshold: float) -> mm.
 
 def _split_frames(table: Table) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """{frame: (ids, xywh boxes)} of a (frame, id, x, y, w, h) table."""
+    if not len(table):  # np.split would still hand back one (empty) part
+        return {}
     table = table[np.argsort(table[:, 0], kind="stable")]
     frames, starts = np.unique(table[:, 0].astype(np.int64), return_index=True)
     return {int(f): (part[:, 1].astype(np.int64), part[:, 2:6])
-            for f, part in zip(frames, np.split(table, starts[1:]))}
+            for f, part in zip(frames, np.split(table, starts[1:]), strict=True)}
 
 
 def _scores(acc: mm.MOTAccumulator) -> Scores:

@@ -17,7 +17,9 @@ TrackletKey = tuple[str, int]  # (camera_id, track_id)
 
 def _check(name: str, array: np.ndarray, shape: tuple[int | None, ...], dtype: type) -> None:
     """Raise ValueError naming the field when `array` is not of `shape` (None = any) and `dtype`."""
-    ok = array.ndim == len(shape) and all(s is None or s == a for s, a in zip(shape, array.shape))
+    ok = array.ndim == len(shape) and all(
+        s is None or s == a for s, a in zip(shape, array.shape, strict=True)
+    )
     if not ok:
         want = "(" + ", ".join("N" if s is None else str(s) for s in shape) + ")"
         raise ValueError(f"{name} must have shape {want}, got {array.shape}")

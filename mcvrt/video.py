@@ -38,7 +38,10 @@ def count_frames(path: Path, limit: int | None = None) -> int:
 
 
 def probe_camera(
-    path: Path, camera_id: str | None = None, time_offset_s: float = 0.0, max_frames: int | None = None
+    path: Path,
+    camera_id: str | None = None,
+    time_offset_s: float = 0.0,
+    max_frames: int | None = None,
 ) -> Camera:
     """Open `path`, read fps and size, count decodable frames; raise InputError if unusable."""
     if not path.is_file():
@@ -81,7 +84,7 @@ def probe_cameras(
             raise InputError(f"camera ids must be unique; {cid!r} appears twice (use --camera-ids)")
         seen.add(cid)
     offsets = list(time_offsets_s) if time_offsets_s is not None else [0.0] * len(paths)
-    return [probe_camera(p, c, o, max_frames) for p, c, o in zip(paths, ids, offsets)]
+    return [probe_camera(p, c, o, max_frames) for p, c, o in zip(paths, ids, offsets, strict=True)]
 
 
 def read_frames(camera: Camera, stride: int = 1, max_frames: int | None = None) -> Iterator[Frame]:

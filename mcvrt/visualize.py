@@ -34,7 +34,7 @@ def _boxes_by_frame(tracklets: Sequence[Tracklet], global_ids: dict) -> dict[int
     """frame index -> [(xyxy, track_id, global_id)] for one camera's tracklets."""
     rows: dict[int, list] = defaultdict(list)
     for t in tracklets:
-        for frame, box in zip(t.frames, t.xyxy):
+        for frame, box in zip(t.frames, t.xyxy, strict=True):
             rows[int(frame)].append((box, t.track_id, global_ids[t.key]))
     return rows
 
@@ -70,13 +70,15 @@ def write_gallery(
     order = sorted(cams_of, key=lambda g: (-len(cams_of[g]), g))[:MAX_GALLERY_ROWS]
     canvas = np.full((max(len(order), 1) * CELL, (len(cameras) + 1) * CELL, 3), 255, np.uint8)
     for col, camera in enumerate(cameras, start=1):
-        cv2.putText(canvas, camera.id[:14], (col * CELL + 2, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 0, 0), 1)
+        cv2.putText(canvas, camera.id[:14], (col * CELL + 2, 12),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 0, 0), 1)
         wanted = {g: best[(g, camera.id)] for g in order if (g, camera.id) in best}
         images = _frames(camera, {frame for _, frame, _ in wanted.values()})
         for gid, (_, frame, box) in wanted.items():
             _paste(canvas, order.index(gid), col, crop(images[frame], box))
     for row, gid in enumerate(order):
-        cv2.putText(canvas, f"id {gid}", (4, row * CELL + CELL // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.5, color_for(gid), 2)
+        cv2.putText(canvas, f"id {gid}", (4, row * CELL + CELL // 2),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.5, color_for(gid), 2)
     _, data = cv2.imencode(".png", canvas)
     with atomic_write(path, mode="wb") as f:
         f.write(data.tobytes())
@@ -128,7 +130,8 @@ def _write_video(path: Path, camera: Camera, rows: dict[int, list]) -> None:
             cv2.rectangle(image, (x1, y1), (x2, y2), color_for(gid), 2)
             cv2.putText(image, f"G{gid} t{track_id}", (x1, max(y1 - 4, 10)),
                         cv2.FONT_HERSHEY_SIMPLEX, 0.45, color_for(gid), 2)
-        cv2.putText(image, f"{camera.id} #{index}", (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 2)
+        cv2.putText(image, f"{camera.id} #{index}", (6, 18),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 2)
         writer.write(image)
         index += 1
     cap.release()

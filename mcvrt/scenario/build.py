@@ -100,7 +100,8 @@ def _load_identities(crops: CropsConfig) -> list[str]:
     for name in names:
         m = CROP_NAME.fullmatch(Path(name).name)
         if m is None or m.group(1) not in CLASS_IDS:
-            raise InputError(f"crop name {name!r} is not {{car|motorcycle|bus|truck}}_NNNN_cam1|2.jpg")
+            raise InputError(
+                f"crop name {name!r} is not {{car|motorcycle|bus|truck}}_NNNN_cam1|2.jpg")
         key = f"{m.group(1)}_{m.group(2)}"
         if m.group(1) not in crops.classes:
             continue
@@ -143,8 +144,8 @@ def _schedule(cfg: ScenarioConfig, identities: list[str], crossing: list[list[fl
     """Give `traffic.vehicles` identities a route and entry times that respect lane headways.
 
     round(single_camera_fraction * vehicles) of them stay in one camera (taking the cameras in
-    turn); the others follow a random link, showing photo cam1 in its first camera and cam2 in its second. Linked vehicles
-    are placed first, as they are the harder to fit.
+    turn); the others follow a random link, showing photo cam1 in its first camera and cam2 in
+    its second. Linked vehicles are placed first, as they are the harder to fit.
     """
     t = cfg.traffic
     if len(identities) < t.vehicles:
@@ -163,13 +164,14 @@ def _schedule(cfg: ScenarioConfig, identities: list[str], crossing: list[list[fl
         for _ in range(200):
             gaps = [0.0] + [float(rng.uniform(*r)) for r in travel]
             lanes = [int(rng.integers(len(cfg.cameras[c].lanes))) for c in cams]
-            spans = [crossing[c][lane] for c, lane in zip(cams, lanes)]
+            spans = [crossing[c][lane] for c, lane in zip(cams, lanes, strict=True)]
             total = sum(spans) + sum(gaps)
             if total > cfg.duration_s:
                 continue
             start = float(rng.uniform(0, cfg.duration_s - total))
             enters = [start + sum(spans[:i]) + sum(gaps[: i + 1]) for i in range(len(cams))]
-            if all(abs(e - other) >= t.headway_s for c, lane, e in zip(cams, lanes, enters)
+            if all(abs(e - other) >= t.headway_s
+                   for c, lane, e in zip(cams, lanes, enters, strict=True)
                    for other in entries.get((c, lane), [])):
                 break
         else:
@@ -177,9 +179,9 @@ def _schedule(cfg: ScenarioConfig, identities: list[str], crossing: list[list[fl
                               "traffic.vehicles or headway_s, or add lanes or duration")
         schedule[str(key)] = [
             Appearance(c, lane, f"{key}_cam{p}.jpg", e, e + s)
-            for c, lane, e, s, p in zip(cams, lanes, enters, spans, photos)
+            for c, lane, e, s, p in zip(cams, lanes, enters, spans, photos, strict=True)
         ]
-        for c, lane, e in zip(cams, lanes, enters):
+        for c, lane, e in zip(cams, lanes, enters, strict=True):
             entries.setdefault((c, lane), []).append(e)
     return schedule
 

@@ -1,4 +1,7 @@
-"""Drawing one camera of a scenario: lanes, depth scaling, soft-edged pasting, visibility, weather."""
+"""Drawing one camera of a scenario.
+
+Lanes, depth scaling, soft-edged pasting, visibility, weather.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,14 @@ import numpy as np
 
 from mcvrt.errors import InputError
 from mcvrt.scenario.config import CLASS_IDS, CameraConfig, LaneConfig
-from reid.degrade import DEPTH_MIN_RANGE, FOG_AIRLIGHT_RANGE, FOG_BETA_RANGE, darken, fog, pseudo_depth
+from reid.degrade import (
+    DEPTH_MIN_RANGE,
+    FOG_AIRLIGHT_RANGE,
+    FOG_BETA_RANGE,
+    darken,
+    fog,
+    pseudo_depth,
+)
 
 CLASS_SIZE = {"car": 1.0, "motorcycle": 0.9, "bus": 1.5, "truck": 1.35}  # height vs a car
 
