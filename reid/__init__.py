@@ -3,7 +3,13 @@
 Stands on its own (never imports `mcvrt`); the pipeline uses it only through `load_embedder`.
 """
 
-from reid.embedder import COLOR_HISTOGRAM, ColorHistogramEmbedder, Embedder, EmbedderConfig, load_embedder
+from reid.embedder import (
+    COLOR_HISTOGRAM,
+    ColorHistogramEmbedder,
+    Embedder,
+    EmbedderConfig,
+    load_embedder,
+)
 from reid.errors import CheckpointError, ConfigError, ReidError
 
 __all__ = [

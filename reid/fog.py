@@ -80,7 +80,8 @@ def _depth(clean: Tensor, d_min: Tensor, gen: torch.Generator, mode: str) -> Ten
         b = clean.shape[0]
         return _uniform(CONSTANT_DEPTH_RANGE, (b, 1, 1, 1), gen).expand(-1, 1, *clean.shape[-2:])
     pixels = (clean.detach().cpu() * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
-    maps = [pseudo_depth(img.numpy(), float(lo), mode) for img, lo in zip(pixels, d_min)]
+    maps = [pseudo_depth(img.numpy(), float(lo), mode)
+            for img, lo in zip(pixels, d_min, strict=True)]
     return torch.from_numpy(np.stack(maps)).unsqueeze(1)
 
 
@@ -108,9 +109,9 @@ def add_fog(clean: Tensor, cfg: FogConfig, generator: torch.Generator) -> Tensor
     t = torch.exp(-beta * _depth(clean, d_min, generator, cfg.depth)).to(clean)
     foggy = clean * t + airlight.to(clean) * (1 - t)
     if cfg.blur_sigma[1] > 0:
-        foggy = torch.stack([_blur(img, float(s)) for img, s in zip(foggy, sigma)])
+        foggy = torch.stack([_blur(img, float(s)) for img, s in zip(foggy, sigma, strict=True)])
     if cfg.jpeg_quality is not None:
-        foggy = torch.stack([_jpeg(img, int(q)) for img, q in zip(foggy, quality)])
+        foggy = torch.stack([_jpeg(img, int(q)) for img, q in zip(foggy, quality, strict=True)])
     return foggy.clamp(0, 1)
 
 

@@ -97,9 +97,11 @@ class FogStreams:
         if self.real_cache is None or step % self.cfg.real_every or warming_up:
             return out
         if epoch != self._epoch:
-            self._epoch, self._real_batches, self._drawn = epoch, self.real_sampler.batches(epoch), 0
+            batches = self.real_sampler.batches(epoch)
+            self._epoch, self._real_batches, self._drawn = epoch, batches, 0
         indices = self._real_batches[self._drawn % len(self._real_batches)]
         self._drawn += 1
         real = self.real_cache.batch(indices, augment, generator)
-        out["real"] = replace(real, images=add_fog(real.images, FOG_PRESETS[self.cfg.real], generator))
+        foggy = add_fog(real.images, FOG_PRESETS[self.cfg.real], generator)
+        out["real"] = replace(real, images=foggy)
         return out

@@ -87,7 +87,7 @@ class PyramidEnhancement(nn.Module):
         e = self.front(x)
         levels = [
             F.interpolate(F.leaky_relu(conv(F.avg_pool2d(e, s)), 0.2), size=e.shape[-2:])
-            for s, conv in zip(self.scales, self.reduce)
+            for s, conv in zip(self.scales, self.reduce, strict=True)
         ]
         return (torch.tanh(self.out(torch.cat([*levels, e], 1))) + 1) / 2
 
