@@ -21,7 +21,8 @@ def imports_of(path: Path) -> set[str]:
 
 def modules(package: str) -> dict[str, set[str]]:
     return {
-        p.relative_to(ROOT).as_posix(): imports_of(p) for p in sorted((ROOT / package).rglob("*.py"))
+        p.relative_to(ROOT).as_posix(): imports_of(p)
+        for p in sorted((ROOT / package).rglob("*.py"))
     }
 
 

@@ -23,7 +23,8 @@ def assert_one_line(err: str, fragment: str) -> None:
 
 
 def test_missing_video(capsys, tmp_path: Path):
-    code, err = run_cli(capsys, "--videos", str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "o"))
+    code, err = run_cli(capsys, "--videos", str(tmp_path / "missing.mp4"),
+                        "--out", str(tmp_path / "o"))
     assert code == 2
     assert_one_line(err, "video not found")
 
@@ -56,7 +57,8 @@ def test_unknown_config_key_suggests_the_right_one(capsys, synthetic_videos, tmp
     (a,) = synthetic_videos(1)
     cfg = tmp_path / "c.yaml"
     cfg.write_text("matching:\n  min_similarty: 0.5\n")
-    code, err = run_cli(capsys, "--videos", str(a), "--config", str(cfg), "--out", str(tmp_path / "o"))
+    code, err = run_cli(capsys, "--videos", str(a), "--config", str(cfg),
+                        "--out", str(tmp_path / "o"))
     assert code == 2
     assert_one_line(err, "unknown key 'matching.min_similarty' (did you mean 'min_similarity'?)")
 
@@ -76,12 +78,15 @@ def test_unwritable_output_folder(capsys, synthetic_videos, tmp_path: Path):
      ("plain_dir", "must be an *_openvino_model export")],
     ids=["corrupt-file", "missing-file", "wrong-folder"],
 )
-def test_unusable_detector_weights(capsys, synthetic_videos, tmp_path: Path, weights: str, fragment: str):
+def test_unusable_detector_weights(
+    capsys, synthetic_videos, tmp_path: Path, weights: str, fragment: str
+):
     (a,) = synthetic_videos(1)
     (tmp_path / "corrupt.pt").write_bytes(b"PK\x03\x04 truncated")
     (tmp_path / "plain_dir").mkdir()
     path = weights if weights.startswith("nowhere") else str(tmp_path / weights)
-    code, err = run_cli(capsys, "--videos", str(a), "--detector", path, "--out", str(tmp_path / "o"))
+    code, err = run_cli(capsys, "--videos", str(a), "--detector", path,
+                        "--out", str(tmp_path / "o"))
     assert code == 2
     assert_one_line(err, fragment)
     assert not (tmp_path / "o" / "tracks.csv").exists()
@@ -92,8 +97,8 @@ def test_help_explains_every_option(capsys):
         main(["run", "--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for option in ("--videos", "--camera-ids", "--time-offsets", "--detector", "--reid", "--max-frames",
-                   "--stride", "--save-video", "MCVRT_DETECTOR"):
+    for option in ("--videos", "--camera-ids", "--time-offsets", "--detector", "--reid",
+                   "--max-frames", "--stride", "--save-video", "MCVRT_DETECTOR"):
         assert option in out
 
 
@@ -104,7 +109,8 @@ def test_help_explains_every_option(capsys):
         (["make-scenario", "{tmp}/nothing.yaml", "--out", "{tmp}/s"], "config not found"),
         (["train-reid", "--method", "nope"], "training recipe not found"),
         (["train-reid", "--method", "alsa", "--set", "optim.lr"], "--set expects KEY=VALUE"),
-        (["eval-reid", "--reid", "{tmp}/missing.pt", "--data", "{tmp}"], "cannot tell the dataset layout"),
+        (["eval-reid", "--reid", "{tmp}/missing.pt", "--data", "{tmp}"],
+         "cannot tell the dataset layout"),
         (["eval-reid", "--reid", "{tmp}/missing.pt", "--data", UIT], "checkpoint not found"),
     ],
     ids=["eval-missing-gt", "scenario-missing-config", "unknown-method", "bad-override",

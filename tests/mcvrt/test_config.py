@@ -14,7 +14,8 @@ def test_default_yaml_equals_dataclass_defaults():
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("tracker:\n  max_agee: 3\n", r"unknown key 'tracker\.max_agee' \(did you mean 'max_age'\?\)"),
+        ("tracker:\n  max_agee: 3\n",
+         r"unknown key 'tracker\.max_agee' \(did you mean 'max_age'\?\)"),
         ("trackr: {}\n", r"unknown key 'trackr' \(did you mean 'tracker'\?\)"),
         ("tracker:\n  max_age: 0\n", r"tracker\.max_age must be >= 1"),
         ("tracker:\n  max_age: many\n", r"'tracker\.max_age' must be int"),
@@ -38,11 +39,13 @@ def test_missing_config_file(tmp_path: Path):
 
 def test_values_are_converted_and_overrides_are_checked(tmp_path: Path):
     path = tmp_path / "c.yaml"
-    path.write_text("detector:\n  classes: [2, 7]\nmatching:\n  max_transition_s: 30\n  topology: t.yaml\n")
+    path.write_text("detector:\n  classes: [2, 7]\n"
+                    "matching:\n  max_transition_s: 30\n  topology: t.yaml\n")
     cfg = load_config(path)
     assert cfg.detector.classes == (2, 7)
-    assert cfg.matching.max_transition_s == 30.0 and isinstance(cfg.matching.max_transition_s, float)
+    assert cfg.matching.max_transition_s == 30.0
+    assert isinstance(cfg.matching.max_transition_s, float)
     assert cfg.matching.topology == Path("t.yaml")
     assert asdict(cfg)["tracker"] == asdict(PipelineConfig().tracker)
-    with pytest.raises(ConfigError, match="input.stride"):
+    with pytest.raises(ConfigError, match=r"input\.stride"):
         replace(cfg.input, stride=0)

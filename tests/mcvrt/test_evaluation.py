@@ -35,7 +35,8 @@ RUN_GLOBAL = ([(1, 100, f, A1) for f in (1, 2, 3, 4)] + [(1, 101, 1, B1)]
 
 def _aicity(rows: list, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{c} {i} {f} {x} {y} {w} {h} -1 -1\n" for c, i, f, (x, y, w, h) in rows))
+    path.write_text("".join(f"{c} {i} {f} {x} {y} {w} {h} -1 -1\n"
+                            for c, i, f, (x, y, w, h) in rows))
     return path
 
 
@@ -133,5 +134,5 @@ def test_scenario_folder_without_multicamera_file(tmp_path: Path) -> None:
 
 
 def test_not_a_run_folder(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="no summary.json"):
+    with pytest.raises(InputError, match=r"no summary\.json"):
         evaluate_run(_aicity(GT, tmp_path / "gt.txt"), tmp_path)

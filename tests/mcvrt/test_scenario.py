@@ -105,7 +105,8 @@ def test_routes_use_both_photos_and_single_camera_distractors(world: Path, tmp_p
 def test_condition_changes_pixels_not_ground_truth(world: Path, tmp_path: Path) -> None:
     day = build_scenario(_config(world), tmp_path / "day")
     fog = build_scenario(_config(world, "fog"), tmp_path / "fog")
-    assert (day / "gt" / "multicamera.txt").read_text() == (fog / "gt" / "multicamera.txt").read_text()
+    gt = [(folder / "gt" / "multicamera.txt").read_text() for folder in (day, fog)]
+    assert gt[0] == gt[1]
     cam2 = json.loads((fog / "scenario.json").read_text())["cameras"][1]
     assert cam2["condition"] == "fog" and 0.4 <= cam2["fog_beta"] <= 1.6
     assert 0.5 <= cam2["fog_airlight"] <= 1.0

@@ -58,7 +58,7 @@ def test_fog_exact_and_monotone_in_beta() -> None:
     airlight = 0.8
     gaps = [np.abs(fog(img, beta, airlight, depth).astype(float) - 255 * airlight)
             for beta in (0.4, 0.8, 1.2, 1.6)]
-    for nearer, farther in zip(gaps[1:], gaps[:-1]):
+    for nearer, farther in zip(gaps[1:], gaps[:-1], strict=True):
         assert np.all(nearer <= farther + 1)  # every pixel moves towards A (±1 rounding)
         assert nearer.mean() < farther.mean()
 

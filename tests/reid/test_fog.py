@@ -1,4 +1,5 @@
 from dataclasses import replace
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -36,7 +37,7 @@ def test_fog_is_monotone_in_beta(depth):
         (fog(images, FogConfig((b, b), (airlight, airlight), depth)) - airlight).abs()
         for b in (0.4, 1.0, 1.6)
     ]
-    for weaker, stronger in zip(gaps, gaps[1:]):
+    for weaker, stronger in pairwise(gaps):
         assert (stronger <= weaker + 1e-6).all()
         assert stronger.mean() < weaker.mean()
 
@@ -89,7 +90,7 @@ def test_fog_bgr_keeps_sizes_and_channel_order():
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in ((20, 30), (41, 17))]
     same = fog_bgr(images, FogConfig(beta_range=(0.0, 0.0)))
-    assert all(np.array_equal(a, b) for a, b in zip(images, same))
+    assert all(np.array_equal(a, b) for a, b in zip(images, same, strict=True))
     blue = np.zeros((16, 16, 3), np.uint8)
     blue[..., 0] = 255  # BGR
     out = fog_bgr([blue], FogConfig((0.5, 0.5), (0.5, 0.5)), seed=3)[0]
