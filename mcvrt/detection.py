@@ -80,7 +80,8 @@ class Detector:
         except InputError:
             raise
         except Exception as exc:  # ultralytics raises many types for bad or missing weights
-            reason = str(exc).strip().lstrip("❌ ").splitlines()[0] if str(exc).strip() else type(exc).__name__
+            text = str(exc).strip()
+            reason = text.lstrip("❌ ").splitlines()[0] if text else type(exc).__name__
             raise InputError(
                 f"cannot load detector {cfg.weights!r}: {reason}; {LOCAL_WEIGHTS_HINT}"
             ) from None
@@ -96,8 +97,8 @@ class Detector:
             imgsz=cfg.image_size,
             classes=sorted(classes),
             device=cfg.device,
-            half=str(cfg.device).startswith("cuda"),  # fp16 on GPUs; exports keep their precision
             verbose=False,
+            **fp16_on_cuda(cfg.device),
         )[0]
         return from_ultralytics(result)
 
@@ -144,6 +145,16 @@ def tile_origins(size_wh: tuple[int, int], side: int) -> list[tuple[int, int]]:
         return np.linspace(0, length - side, count).round().astype(int).tolist()
 
     return [(x, y) for y in starts(size_wh[1]) for x in starts(size_wh[0])]
+
+
+def fp16_on_cuda(device: str) -> dict[str, object]:
+    """`predict` arguments for half precision on a CUDA device (exports keep their own precision);
+    none on CPU. Newer ultralytics names the setting `quantize`, older ones `half`."""
+    if not str(device).startswith("cuda"):
+        return {}
+    from ultralytics.cfg import DEFAULT_CFG_DICT
+
+    return {"quantize": 16} if "quantize" in DEFAULT_CFG_DICT else {"half": True}
 
 
 def suppress(dets: Detections, nms_iou: float, agnostic: bool = False) -> Detections:

@@ -7,6 +7,7 @@ import numpy as np
 from mcvrt.config import DetectorConfig
 from mcvrt.detection import (
     Detector,
+    fp16_on_cuda,
     fuse_across_classes,
     lowest_confidence,
     merge_passes,
@@ -127,3 +128,11 @@ def test_a_confident_rider_over_a_weak_bike_box_is_one_two_wheeler():
     assert np.c_[out.xyxy, out.confidence.round(2), out.class_id].tolist() == [
         [100, 40, 140, 130, np.float32(0.7).round(2), 3]]
     assert model.calls[0][1] == 0.01
+
+
+def test_fp16_only_on_cuda() -> None:
+    from ultralytics.cfg import DEFAULT_CFG_DICT
+
+    assert fp16_on_cuda("cpu") == {}
+    (key, value), = fp16_on_cuda("cuda:0").items()
+    assert key in DEFAULT_CFG_DICT and value in (16, True)
