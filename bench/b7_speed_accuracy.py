@@ -1,5 +1,8 @@
 """B7 speed vs accuracy: detector stride and `appearance.embed_every` 1, 2, 4 against IDF1.
 
+With `embed_every` > 1 each setting runs without and with `appearance.embed_new` (new objects
+also embedded on the frames in between).
+
 The rendered scenario (`configs/scenarios/default.yaml`: three cameras, real vehicle crops, exact
 ground truth) runs through probe + `run` with the real detector for each setting. Speed is paired
 per round with the first setting (stride 1, every 1 by default); IDF1 comes from
@@ -38,7 +41,9 @@ from mcvrt.evaluation import evaluate_run
 from mcvrt.pipeline import run
 from mcvrt.video import probe_cameras
 
-SETTINGS = [(1, 1), (2, 1), (4, 1), (1, 2), (1, 4)]  # (stride, embed_every)
+Setting = tuple[int, int, bool]  # stride, embed_every, embed_new
+SETTINGS: list[Setting] = [(1, 1, False), (2, 1, False), (4, 1, False), (1, 2, False),
+                           (1, 2, True), (1, 4, False), (1, 4, True)]
 # tiny inputs: the smoke test and `run_all --quick`
 QUICK = ["--settings", "2,2", "--max-frames", "4", "--repeats", "1"]
 
@@ -71,10 +76,16 @@ def processed_truth(scene: Path, stride: int, out: Path) -> Path:
     return out
 
 
-def setting(text: str) -> tuple[int, int]:
-    """'stride,embed_every' -> (stride, embed_every)."""
-    stride, every = (int(v) for v in text.split(","))
-    return stride, every
+def setting(text: str) -> Setting:
+    """'stride,embed_every' or 'stride,embed_every,new' -> (stride, embed_every, embed_new)."""
+    stride, every, *new = text.split(",")
+    if new not in ([], ["new"]):
+        raise ValueError(f"expected stride,embed_every[,new], got {text!r}")
+    return int(stride), int(every), bool(new)
+
+
+def setting_name(s: Setting) -> str:
+    return f"stride {s[0]}, embed every {s[1]}" + (" + new objects" if s[2] else "")
 
 
 def setting_case(scene: Path, cfg: PipelineConfig, out: Path) -> Case:
@@ -109,7 +120,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "mcvrt-bench",
                    help="where the rendered scenario is kept between runs")
     p.add_argument("--settings", nargs="+", type=setting, default=SETTINGS,
-                   help="stride,embed_every pairs; the first is the reference")
+                   help="stride,embed_every[,new] (new: embed_new on); the first is the "
+                   "reference")
     p.add_argument("--max-frames", type=int, help="frames per camera (default: all)")
     p.add_argument("--detector", default=str(DETECTOR))
     p.add_argument("--reid", default=None, help="embedder: a reid checkpoint (default: colour "
@@ -124,10 +136,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
         base = replace(base, appearance=replace(base.appearance, embedder=replace(
             base.appearance.embedder, weights=args.reid)))
     with tempfile.TemporaryDirectory(prefix="mcvrt-b7-") as tmp:
-        cases = {f"stride {s}, embed every {e}": setting_case(scene, replace(
+        cases = {setting_name((s, e, n)): setting_case(scene, replace(
             base, input=replace(base.input, stride=s),
-            appearance=replace(base.appearance, embed_every=e)), Path(tmp) / f"s{s}e{e}")
-            for s, e in args.settings}
+            appearance=replace(base.appearance, embed_every=e, embed_new=n)),
+            Path(tmp) / f"s{s}e{e}n{int(n)}") for s, e, n in args.settings}
         runs = interleave(cases, args.repeats, args.warmup)
     reference = next(iter(runs.values()))
     rows, results = [], {"scenario": str(scene)}

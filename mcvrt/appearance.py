@@ -1,9 +1,10 @@
 """Appearance: crop detections and embed them; the only pipeline module that uses `reid`.
 
 When to embed: every `embed_every`-th processed frame, all detections of that frame in one
-batch (the tracker matches by motion alone on the frames in between). With the weight-free
-colour histogram embedding costs ~0.1 ms a crop, so the default is every frame; trained CNN
-checkpoints cost far more on CPU, and a stride of 3-5 keeps them off the critical path.
+batch; on the frames in between (`embed_new`) only the new objects, detections overlapping no
+box of the previous frame, and the tracker matches the rest by motion alone. The default, every
+4th frame, costs no IDF1 on the rendered scenes (bench/b7_speed_accuracy.py) and keeps trained
+CNN checkpoints, far costlier than the colour histogram on CPU, off the critical path.
 
 `--reid auto` routes by condition: each crop's condition (`mcvrt.conditions`, crop thresholds)
 picks an expert (`ROUTES`: fog -> SJDL, day and night -> ALSA, the general model), and the
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mcvrt.boxes import box_iou
 from mcvrt.conditions import CONDITIONS, CROP_THRESHOLDS, ConditionThresholds, classify
 from mcvrt.config import AUTO, AppearanceConfig
 from mcvrt.errors import InputError
@@ -33,6 +35,7 @@ Embed = Callable[[Sequence[np.ndarray]], np.ndarray]  # BGR crops -> (N, D) floa
 ROUTES = {"day": "alsa", "night": "alsa", "fog": "sjdl"}  # condition -> expert (the general
 EXPERTS = ("alsa", "sjdl")  # ALSA model, the fog model); blocks of routed embeddings, in order
 CONDITION_WEIGHT = 0.05  # scale of the one-hot condition tail of routed crop embeddings
+NEW_OBJECT_IOU = 0.3  # a box overlapping no previous-frame box this much is a new object
 
 
 class RoutedEmbedder:
@@ -137,12 +140,24 @@ def crop(image: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
 
 
 def embed_detections(
-    image: np.ndarray, dets: Detections, embed: Embed, min_crop_px: int = 8
+    image: np.ndarray, dets: Detections, embed: Embed, min_crop_px: int = 8,
+    rows: np.ndarray | None = None,
 ) -> Detections:
-    """Detections with `embedding` set; crops smaller than `min_crop_px` get an all-zero row."""
-    crops = [crop(image, box) for box in dets.xyxy]
-    usable = [i for i, c in enumerate(crops) if min(c.shape[:2]) >= min_crop_px]
+    """Detections with `embedding` set for `rows` (bool (N,), default all); the other rows and
+    crops smaller than `min_crop_px` get an all-zero row (the tracker matches those by motion)."""
+    wanted = np.ones(len(dets), bool) if rows is None else np.asarray(rows, bool)
+    crops = {i: crop(image, dets.xyxy[i]) for i in np.flatnonzero(wanted)}
+    usable = [i for i, c in crops.items() if min(c.shape[:2]) >= min_crop_px]
     vectors = embed([crops[i] for i in usable])
     embedding = np.zeros((len(dets), vectors.shape[1]), np.float32)
     embedding[usable] = vectors
     return replace(dets, embedding=embedding)
+
+
+def new_objects(xyxy: np.ndarray, previous_xyxy: np.ndarray, max_iou: float = NEW_OBJECT_IOU
+                ) -> np.ndarray:
+    """(N,) True for boxes whose IoU with every box of the previous frame is below `max_iou`:
+    vehicles entering or reappearing, whose track is not yet known to the tracker by motion."""
+    if len(previous_xyxy) == 0:
+        return np.ones(len(xyxy), bool)
+    return box_iou(xyxy, previous_xyxy).max(axis=1, initial=0.0) < max_iou

@@ -89,7 +89,8 @@ class AppearanceConfig:
     embedder: EmbedderConfig = field(default_factory=EmbedderConfig)  # weights: also "auto"
     alsa_expert: str = "reid/weights/alsa.pt"  # with weights "auto": the day and night expert
     sjdl_expert: str = "reid/weights/sjdl.pt"  # with weights "auto": the fog expert
-    embed_every: int = 1  # embed detections on every k-th processed frame; others match by motion
+    embed_every: int = 4  # embed detections on every k-th processed frame; others match by motion
+    embed_new: bool = True  # in between, also embed detections new since the previous frame
     min_crop_px: int = 8  # crops smaller than this (either side) are not embedded
 
     def __post_init__(self) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from mcvrt.boxes import box_iou
 from mcvrt.config import DetectorConfig
 from mcvrt.errors import InputError
 from mcvrt.riders import PERSON, TWO_WHEELERS, merge_riders
@@ -189,17 +190,6 @@ def fuse_across_classes(dets: Detections, nms_iou: float, min_confidence: float 
                 xyxy[j, :2] = np.minimum(xyxy[j, :2], dets.xyxy[i, :2])
                 xyxy[j, 2:] = np.maximum(xyxy[j, 2:], dets.xyxy[i, 2:])
     return replace(dets, xyxy=xyxy)[keep]
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(A, B) IoU of two sets of xyxy boxes."""
-    a, b = a.astype(np.float64), b.astype(np.float64)
-    w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    inter = np.clip(w, 0, None) * np.clip(h, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
 def merge_passes(passes: list[Detections], nms_iou: float) -> Detections:

@@ -24,6 +24,7 @@ from typing import Any
 import motmetrics as mm
 import numpy as np
 
+from mcvrt.boxes import box_iou
 from mcvrt.errors import InputError
 
 AICITY_COLUMNS = "camera_id obj_id frame_id x y w h xw yw"
@@ -135,13 +136,9 @@ def format_report(report: EvalReport) -> str:
 
 def iou_distance(gt_xywh: np.ndarray, pred_xywh: np.ndarray, iou_threshold: float) -> np.ndarray:
     """(G, P) matrix of 1 - IoU, NaN (= may not match) where IoU < `iou_threshold`."""
-    g = np.asarray(gt_xywh, np.float64).reshape(-1, 4)[:, None, :]
-    p = np.asarray(pred_xywh, np.float64).reshape(-1, 4)[None, :, :]
-    iw = np.minimum(g[..., 0] + g[..., 2], p[..., 0] + p[..., 2]) - np.maximum(g[..., 0], p[..., 0])
-    ih = np.minimum(g[..., 1] + g[..., 3], p[..., 1] + p[..., 3]) - np.maximum(g[..., 1], p[..., 1])
-    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
-    union = g[..., 2] * g[..., 3] + p[..., 2] * p[..., 3] - inter
-    iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    g, p = (np.asarray(x, np.float64).reshape(-1, 4) for x in (gt_xywh, pred_xywh))
+    iou = box_iou(np.hstack([g[:, :2], g[:, :2] + g[:, 2:]]),
+                  np.hstack([p[:, :2], p[:, :2] + p[:, 2:]]))
     return np.where(iou >= iou_threshold, 1.0 - iou, np.nan)
 
 

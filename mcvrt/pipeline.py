@@ -33,6 +33,7 @@ from mcvrt.appearance import (
     embed_detections,
     load_compare,
     load_embed,
+    new_objects,
 )
 from mcvrt.config import AUTO, PipelineConfig
 from mcvrt.enhance import FramePreparer
@@ -151,15 +152,20 @@ def track_camera(
         every, stride = cfg.appearance.embed_every, cfg.input.stride
         total = math.ceil(camera.frame_count / stride)
         frames = prefetch(read_frames(camera, stride, cfg.input.max_frames))
-        processed = 0
+        processed, previous = 0, np.zeros((0, 4), np.float32)
         # the routed experts get crops as seen: SJDL is trained on foggy ones
         enhanced_crops = cfg.enhance.embed_enhanced and cfg.appearance.embedder.weights != AUTO
         for frame, image, dets in tqdm(prefetch(detect_frames(frames, cfg, detect, times)),
                                        total=total, desc=camera.id, unit="frame", leave=False):
             t = time.perf_counter()
-            if processed % every == 0 and len(dets):
+            rows = None  # all rows on every k-th frame, else the new objects (or none)
+            if processed % every:
+                rows = (new_objects(dets.xyxy, previous) if cfg.appearance.embed_new
+                        else np.zeros(len(dets), bool))
+            previous = dets.xyxy
+            if len(dets) and (rows is None or rows.any()):
                 source = image if enhanced_crops else frame.image
-                dets = embed_detections(source, dets, embed, cfg.appearance.min_crop_px)
+                dets = embed_detections(source, dets, embed, cfg.appearance.min_crop_px, rows)
                 t = times.add("embed", t)
             collector.add(frame.index, tracker.update(dets))
             times.add("track", t)

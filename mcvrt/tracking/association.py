@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import lap
 import numpy as np
 
+from mcvrt.boxes import box_iou
+
 INFTY_COST = 1e5
 NO_PAIRS = np.empty((0, 2), np.int64)
 NO_PAIRS.setflags(write=False)
@@ -73,14 +75,7 @@ def matching_cascade(cost: np.ndarray, ages: np.ndarray, max_age: int,
 
 def iou_cost(track_xyxy: np.ndarray, det_xyxy: np.ndarray) -> np.ndarray:
     """(T, N) 1 - IoU between track boxes (T, 4) and detection boxes (N, 4)."""
-    a = np.asarray(track_xyxy, np.float64).reshape(-1, 1, 4)
-    b = np.asarray(det_xyxy, np.float64).reshape(1, -1, 4)
-    wh = np.clip(np.minimum(a[..., 2:], b[..., 2:]) - np.maximum(a[..., :2], b[..., :2]), 0, None)
-    inter = wh[..., 0] * wh[..., 1]
-    area_a = np.prod(a[..., 2:] - a[..., :2], axis=-1)
-    area_b = np.prod(b[..., 2:] - b[..., :2], axis=-1)
-    union = area_a + area_b - inter
-    return 1.0 - np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    return 1.0 - box_iou(track_xyxy, det_xyxy)
 
 
 def cosine_cost(galleries: Sequence[np.ndarray], embeddings: np.ndarray) -> np.ndarray:

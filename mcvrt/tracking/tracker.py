@@ -39,20 +39,21 @@ class Tracker:
 
         Returns `dets[rows]` with `track_id` set: the **detector's** boxes (not Kalman estimates),
         in input order, for every row matched to a confirmed track this frame, including tracks
-        confirmed by this very update. `dets.embedding is None` means the frame was not embedded:
-        the appearance cascade is skipped and every track is matched by Mahalanobis-gated IoU.
-        All-zero embedding rows are never matched on appearance nor added to galleries.
+        confirmed by this very update. Rows with an embedding follow DeepSORT: the appearance
+        cascade over confirmed tracks, then IoU with tentative and just-updated tracks. Rows
+        without one (`dets.embedding is None`: the frame was not embedded; an all-zero row: that
+        detection was not) skip the cascade: IoU with tentative and just-updated tracks, and
+        Mahalanobis-gated IoU with older ones; they never join a gallery.
         """
         for track in self._tracks:  # 1. predict
             track.predict()
         boxes = xyxy_to_xyah(dets.xyxy)
         features = _features(dets)
+        embedded = np.array([f is not None for f in features], bool)
         gated = self._gated(boxes)
-        if dets.embedding is None:  # not embedded: every track goes to a gated IoU stage
-            first, iou_gate = Matches.from_pairs(NO_PAIRS, *gated.shape), gated
-        else:  # 2. appearance cascade over confirmed tracks
-            first, iou_gate = self._cascade(dets.embedding, features, gated), None
-        second = self._iou_stage(dets.xyxy, first, iou_gate)  # 3. IoU stage
+        first = (self._cascade(dets.embedding, embedded, gated) if embedded.any()  # 2. cascade
+                 else Matches.from_pairs(NO_PAIRS, *gated.shape))
+        second = self._iou_stage(dets.xyxy, first, gated, embedded)  # 3. IoU stage
         matches = Matches.from_pairs(np.concatenate([first.pairs, second.pairs]), *gated.shape)
         owners: list[Track | None] = [None] * len(dets)  # 4. update, mark missed, initiate
         for row, col in matches.pairs:
@@ -72,28 +73,28 @@ class Tracker:
         means, covs = zip(*(t.projection() for t in self._tracks), strict=True)
         return gating_distance(np.array(means), np.array(covs), boxes) > self._cfg.gating_chi2
 
-    def _cascade(self, embedding: np.ndarray, features: list[np.ndarray | None],
-                 gated: np.ndarray) -> Matches:
+    def _cascade(self, embedding: np.ndarray, embedded: np.ndarray, gated: np.ndarray) -> Matches:
         """Matching cascade of confirmed tracks on gated cosine distance to their galleries."""
         confirmed = np.array([t.is_confirmed for t in self._tracks], bool)
         cost = cosine_cost([t.gallery if c else t.gallery[:0]  # tentative rows: never used
                             for t, c in zip(self._tracks, confirmed, strict=True)], embedding)
-        usable = np.array([f is not None for f in features], bool)
-        cost[gated | ~confirmed[:, None] | ~usable[None, :]] = INFTY_COST
+        cost[gated | ~confirmed[:, None] | ~embedded[None, :]] = INFTY_COST
         ages = np.array([t.time_since_update for t in self._tracks], np.int64)
         return matching_cascade(cost, ages, self._cfg.max_age, self._cfg.max_cosine_distance)
 
-    def _iou_stage(self, xyxy: np.ndarray, first: Matches, gated: np.ndarray | None) -> Matches:
-        """IoU matching of what the cascade left; `gated` given: all tracks, Mahalanobis-gated.
+    def _iou_stage(self, xyxy: np.ndarray, first: Matches, gated: np.ndarray,
+                   embedded: np.ndarray) -> Matches:
+        """IoU matching of what the cascade left.
 
-        Without `gated`, only tentative tracks and tracks updated on the previous frame take part.
+        Any detection may go to a tentative track or one updated on the previous frame, ungated
+        (DeepSORT); a detection without embedding may also rejoin an older track whose
+        Mahalanobis gate it passes (with an embedding, that is the cascade's job).
         """
         cost = iou_cost(xyah_to_xyxy(np.array([t.xyah for t in self._tracks])), xyxy)
-        if gated is None:
-            recent = [t.is_tentative or t.time_since_update == 1 for t in self._tracks]
-            cost[~np.array(recent, bool)] = INFTY_COST
-        else:
-            cost[gated] = INFTY_COST
+        recent = np.array([t.is_tentative or t.time_since_update == 1 for t in self._tracks],
+                          bool)
+        cost[~recent[:, None] & embedded[None, :]] = INFTY_COST
+        cost[gated & ~recent[:, None] & ~embedded[None, :]] = INFTY_COST
         cost[first.pairs[:, 0]] = INFTY_COST
         cost[:, first.pairs[:, 1]] = INFTY_COST
         return assign(cost, self._cfg.max_iou_distance)

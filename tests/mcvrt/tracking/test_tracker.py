@@ -155,10 +155,22 @@ def test_zero_embedding_rows_are_tracked_by_iou_and_kept_out_of_galleries() -> N
     assert run(Tracker(cfg), frames) == [[], []] + [[1]] * 6 + [[]] * 3 + [[1]] * 2
 
 
-@pytest.mark.parametrize(("embedded", "expected"), [(True, [1]), (False, [])],
-                         ids=["embedded-iou-stage-ungated", "motion-only-gated"])
-def test_motion_only_iou_matching_is_mahalanobis_gated(embedded: bool, expected: list) -> None:
-    taller = box(125, 200, h=140)  # same centre, h 80 -> 140: IoU 0.57 passes, Mahalanobis does not
-    frames = [walker(t) for t in range(5)]
+@pytest.mark.parametrize(("hidden", "expected"), [(0, [1]), (1, [])],
+                         ids=["recent-track-ungated", "lost-track-gated"])
+@pytest.mark.parametrize("embedded", [True, False], ids=["embedded", "motion-only"])
+def test_iou_matching_is_mahalanobis_gated_for_lost_tracks_only(
+        embedded: bool, hidden: int, expected: list) -> None:
+    # same centre, h 80 -> 140: IoU 0.57 passes, the Mahalanobis gate does not
+    frames = [walker(t) for t in range(5)] + [walker(5, visible=False)] * hidden
+    t = 5 + hidden
+    taller = box(100 + 5 * t, 200, h=140)
     frames.append(make_dets([taller], [onehot(0)] if embedded else None))
     assert run(Tracker(CFG), frames)[-1] == expected
+
+
+def test_a_row_without_embedding_in_an_embedded_frame_may_rejoin_a_lost_track() -> None:
+    # frame 6: the walker comes back after one missed frame with no embedding (only the new car
+    # on the right was embedded); gated IoU may give it to its track, which is not "recent"
+    back = make_dets([box(130, 200), box(600, 600)], [ZERO, onehot(1)])
+    frames = [walker(t) for t in range(5)] + [walker(5, visible=False), back]
+    assert run(Tracker(CFG), frames)[-1] == [1]
