@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     p.add_argument("--weights", nargs="+", type=Path,
                    default=[DETECTOR, DETECTOR.with_name("yolov8n_int8_openvino_model")])
     p.add_argument("--video", type=Path, default=VIDEOS / "intersection_cctv_640x480.mp4")
-    p.add_argument("--frames", type=int, default=60, help="frames per measurement")
+    p.add_argument("--frames", type=int, default=200, help="frames per measurement")
     p.add_argument("--imgsz", type=int, default=640)
     args, argv = parse(p, argv)
     pin_threads()
