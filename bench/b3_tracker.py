@@ -214,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     return report("b3_tracker",
                   f"B3 tracker only, {args.frames} synthetic frames per density; target at 30: "
                   f"ours/ByteTrack >= {TARGET} and IDF1 >= ByteTrack's (ours: embeddings on every "
-                  "frame, every 4th (the pipeline default), none)",
+                  "frame, every 4th (the default with CNN checkpoints), none)",
                   ["density (dets/frame)", "tracker", "fps", "ratio to ByteTrack", "IDF1",
                    "ID sw", "MOTA", "holds"], rows, results, args, argv)
 

@@ -2,9 +2,9 @@
 
 When to embed: every `embed_every`-th processed frame, all detections of that frame in one
 batch; on the frames in between (`embed_new`) only the new objects, detections overlapping no
-box of the previous frame, and the tracker matches the rest by motion alone. The default, every
-4th frame, costs no IDF1 on the rendered scenes (bench/b7_speed_accuracy.py) and keeps trained
-CNN checkpoints, far costlier than the colour histogram on CPU, off the critical path.
+box of the previous frame, and the tracker matches the rest by motion alone. By default
+(`AppearanceConfig.embed_period`) the colour histogram embeds every frame and CNN checkpoints,
+far costlier on CPU, every 4th.
 
 `--reid auto` routes by condition: each crop's condition (`mcvrt.conditions`, crop thresholds)
 picks an expert (`ROUTES`: fog -> SJDL, day and night -> ALSA, the general model), and the

@@ -149,7 +149,7 @@ def track_camera(
     # next to the detector's threads slowed detection by a third (240 frames: 7.3 s -> 4.5 s)
     with threadpool_limits(1, user_api="blas"):
         tracker, collector = Tracker(cfg.tracker), TrackletCollector(camera)
-        every, stride = cfg.appearance.embed_every, cfg.input.stride
+        every, stride = cfg.appearance.embed_period, cfg.input.stride
         total = math.ceil(camera.frame_count / stride)
         frames = prefetch(read_frames(camera, stride, cfg.input.max_frames))
         processed, previous = 0, np.zeros((0, 4), np.float32)

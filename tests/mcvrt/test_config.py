@@ -49,3 +49,14 @@ def test_values_are_converted_and_overrides_are_checked(tmp_path: Path):
     assert asdict(cfg)["tracker"] == asdict(PipelineConfig().tracker)
     with pytest.raises(ConfigError, match=r"input\.stride"):
         replace(cfg.input, stride=0)
+
+
+def test_embed_period_defaults_by_embedder() -> None:
+    from mcvrt.config import AppearanceConfig
+    from reid.embedder import EmbedderConfig
+
+    assert AppearanceConfig().embed_period == 1  # the colour histogram
+    alsa = EmbedderConfig(weights="reid/weights/alsa.pt")
+    assert AppearanceConfig(embedder=alsa).embed_period == 4
+    assert AppearanceConfig(embedder=EmbedderConfig(weights="auto")).embed_period == 4
+    assert AppearanceConfig(embed_every=2).embed_period == 2
