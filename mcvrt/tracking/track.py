@@ -56,11 +56,6 @@ class Track:
         return self._kf.x[:4, 0].copy()
 
     @property
-    def xyxy(self) -> np.ndarray:
-        """(4,) float64 box of the current (predicted or updated) state."""
-        return kalman.xyah_to_xyxy(self.xyah)[0]
-
-    @property
     def gallery(self) -> np.ndarray:
         """(G, D) appearance features, oldest first; (0,) when none were kept."""
         if self._gallery_array is None:

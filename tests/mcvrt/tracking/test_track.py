@@ -2,6 +2,7 @@ import itertools
 
 import numpy as np
 
+from mcvrt.tracking import kalman
 from mcvrt.tracking.track import Track, TrackState
 
 XYAH = np.array([30.0, 60.0, 0.5, 80.0])  # the box (10, 20, 50, 100)
@@ -26,7 +27,7 @@ def test_born_tentative_at_the_detected_box() -> None:
     track = make_track()
     assert track.state is TrackState.TENTATIVE and track.track_id is None
     assert (track.hits, track.time_since_update) == (1, 0)
-    np.testing.assert_allclose(track.xyxy, [10, 20, 50, 100])
+    np.testing.assert_allclose(kalman.xyah_to_xyxy(track.xyah)[0], [10, 20, 50, 100])
 
 
 def test_confirmed_after_n_init_hits_draws_an_id() -> None:
