@@ -158,12 +158,13 @@ def fp16_on_cuda(device: str) -> dict[str, object]:
     return {"quantize": 16} if "quantize" in DEFAULT_CFG_DICT else {"half": True}
 
 
-def suppress(dets: Detections, nms_iou: float, agnostic: bool = False) -> Detections:
-    """Non-maximum suppression within each class (or across classes if `agnostic`); order kept."""
+def nms_keep(dets: Detections, nms_iou: float, agnostic: bool = False) -> np.ndarray:
+    """Sorted row indices that survive non-maximum suppression within each class (or across
+    classes if `agnostic`)."""
     xywh = np.c_[dets.xyxy[:, :2], dets.xyxy[:, 2:] - dets.xyxy[:, :2]].tolist()
     classes = np.zeros_like(dets.class_id) if agnostic else dets.class_id
     keep = cv2.dnn.NMSBoxesBatched(xywh, dets.confidence.tolist(), classes.tolist(), 0.0, nms_iou)
-    return dets[np.sort(np.asarray(keep, np.int64).reshape(-1))]
+    return np.sort(np.asarray(keep, np.int64).reshape(-1))
 
 
 def fuse_across_classes(dets: Detections, nms_iou: float, min_confidence: float = 0.0
@@ -175,9 +176,7 @@ def fuse_across_classes(dets: Detections, nms_iou: float, min_confidence: float 
     dropping the duplicate does not drop its better-placed edges with it. Only suppressed boxes
     of at least `min_confidence` (boxes a frame could output) widen a kept one.
     """
-    keep = np.sort(np.asarray(cv2.dnn.NMSBoxesBatched(
-        np.c_[dets.xyxy[:, :2], dets.xyxy[:, 2:] - dets.xyxy[:, :2]].tolist(),
-        dets.confidence.tolist(), [0] * len(dets), 0.0, nms_iou), np.int64).reshape(-1))
+    keep = nms_keep(dets, nms_iou, agnostic=True)
     dropped = np.setdiff1d(np.arange(len(dets)), keep)
     xyxy = dets.xyxy.copy()
     if len(dropped) and len(keep):
@@ -194,9 +193,10 @@ def fuse_across_classes(dets: Detections, nms_iou: float, min_confidence: float 
 
 def merge_passes(passes: list[Detections], nms_iou: float) -> Detections:
     """Several passes' detections of one frame, duplicates removed by class-aware NMS."""
-    return suppress(Detections(xyxy=np.concatenate([d.xyxy for d in passes]),
-                               confidence=np.concatenate([d.confidence for d in passes]),
-                               class_id=np.concatenate([d.class_id for d in passes])), nms_iou)
+    merged = Detections(xyxy=np.concatenate([d.xyxy for d in passes]),
+                        confidence=np.concatenate([d.confidence for d in passes]),
+                        class_id=np.concatenate([d.class_id for d in passes]))
+    return merged[nms_keep(merged, nms_iou)]
 
 
 def from_ultralytics(result: object) -> Detections:
