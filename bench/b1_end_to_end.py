@@ -25,6 +25,7 @@ from bench.common import (
     Case,
     Metrics,
     column,
+    entry,
     fmt,
     fmt_ratio,
     interleave,
@@ -156,4 +157,4 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    entry(main, "bench.b1_end_to_end")

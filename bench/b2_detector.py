@@ -22,6 +22,7 @@ from bench.common import (
     DETECTOR,
     VIDEOS,
     column,
+    entry,
     fmt,
     fmt_ratio,
     interleave,
@@ -88,4 +89,4 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    entry(main, "bench.b2_detector")

@@ -19,6 +19,7 @@ import numpy as np
 from bench.common import (
     Case,
     column,
+    entry,
     fmt,
     fmt_ratio,
     interleave,
@@ -220,4 +221,4 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    entry(main, "bench.b3_tracker")

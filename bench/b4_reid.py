@@ -20,6 +20,7 @@ from bench.common import (
     CROPS,
     Case,
     column,
+    entry,
     fmt,
     fmt_ratio,
     interleave,
@@ -132,4 +133,4 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    entry(main, "bench.b4_reid")

@@ -25,6 +25,7 @@ import numpy as np
 from bench.common import (
     Metrics,
     column,
+    entry,
     fmt,
     fmt_ratio,
     interleave,
@@ -169,4 +170,4 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    entry(main, "bench.b5_matching")

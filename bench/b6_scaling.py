@@ -31,6 +31,7 @@ from bench.common import (
     Metrics,
     ProcessMeter,
     column,
+    entry,
     fmt,
     fmt_ratio,
     interleave,
@@ -127,4 +128,4 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    entry(main, "bench.b6_scaling")

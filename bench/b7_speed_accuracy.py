@@ -26,6 +26,7 @@ from bench.common import (
     Case,
     Metrics,
     column,
+    entry,
     fmt,
     fmt_ratio,
     interleave,
@@ -164,4 +165,4 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    entry(main, "bench.b7_speed_accuracy")

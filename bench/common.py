@@ -65,6 +65,19 @@ def parse(p: argparse.ArgumentParser, argv: Sequence[str] | None
     return p.parse_args(argv), argv
 
 
+def entry(main: Callable[[], object], name: str) -> None:
+    """Run a benchmark's `main` as a command: bad input (a missing video, unusable weights, a
+    failed benchmark under `run_all`) is one error line and exit code 2, not a traceback."""
+    from mcvrt.errors import McvrtError
+    from reid.errors import ReidError
+
+    try:
+        main()
+    except (McvrtError, ReidError, subprocess.CalledProcessError) as exc:
+        print(f"{name}: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
 def timed(fn: Callable[[], Any], units: float) -> Metrics:
     """Wall seconds of `fn()` and `units` per second."""
     start = time.perf_counter()

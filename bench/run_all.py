@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from bench.common import ROOT, parse, parser
+from bench.common import ROOT, entry, parse, parser
 
 BENCHMARKS = ("b1_end_to_end", "b2_detector", "b3_tracker", "b4_reid", "b5_matching",
               "b6_scaling", "b7_speed_accuracy")
@@ -47,4 +47,4 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    entry(main, "bench.run_all")

@@ -70,3 +70,16 @@ def test_run_all_collects_the_tables(tmp_path: Path):
     assert set(payloads) == {"b3_tracker", "b5_matching"}
     tables = (tmp_path / "tables.md").read_text()
     assert "python -m bench.b3_tracker" in tables and "python -m bench.b5_matching" in tables
+
+
+def test_bad_input_is_one_error_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.common import entry
+    from mcvrt.errors import InputError
+
+    def main() -> None:
+        raise InputError("video not found: /nope.mp4")
+
+    with pytest.raises(SystemExit) as exc:
+        entry(main, "bench.b1_end_to_end")
+    assert exc.value.code == 2
+    assert capsys.readouterr().err == "bench.b1_end_to_end: error: video not found: /nope.mp4\n"
