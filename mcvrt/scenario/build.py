@@ -1,16 +1,17 @@
 """Render multi-camera scenarios with exact ground truth from a real background and real crops.
 
 Background: one still per camera, the temporal median of frames sampled from a real traffic video
-(moving vehicles vanish), with listed boxes (parked vehicles) inpainted away, mirrored per camera
-so the views differ. The clip's own traffic is therefore *not* in the scenario: every vehicle in a
-rendered video is labelled.
+(moving vehicles vanish), with listed boxes (parked vehicles) inpainted away, optionally mirrored;
+each camera shows the scenario's clip or its own. The clips' own traffic is therefore *not* in
+the scenario: every vehicle in a rendered video is labelled.
 
 Vehicles: real two-camera ReID crops (`{class}_{NNNN}_cam{1|2}.jpg`) pasted with feathered
 edges, driving along Bezier lanes at constant ground speed, scaled with depth (the anchor row
-sets the size), drawn far-to-near so nearer vehicles occlude farther ones. A vehicle routed
-camera A -> camera B shows its cam1 photo in A and its cam2 photo in B, after a travel time drawn
-from the link's range; the others stay in one camera (matching distractors). Conditions per
-camera: day, night (`reid.degrade.darken`), fog (`reid.degrade.fog` on a pseudo-depth map).
+sets the size), drawn far-to-near so nearer vehicles occlude farther ones. A vehicle on a route
+camera A -> camera B (-> C ...) shows its cam1 photo in A, its cam2 photo in B (cam1 again in C),
+each camera after a travel time drawn from that link's range, on a lane that carries the route's
+direction; the others stay in one camera (matching distractors). Conditions per camera:
+day, night (`reid.degrade.darken`), fog (`reid.degrade.fog` on a pseudo-depth map).
 
 Ground-truth box: the visible extent of the vehicle's footprint (the pasted crop where its
 feathered alpha is >= 0.5), i.e. the bounding box of the footprint pixels that lie inside the
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import pairwise
 from pathlib import Path
 
 import cv2
@@ -49,7 +51,7 @@ def build_scenario(cfg: ScenarioConfig, out_dir: Path) -> Path:
     """
     out_dir = Path(out_dir)
     identities = _load_identities(cfg.crops)
-    background = _median_background(cfg.background)
+    clips = {bg: _median_background(bg) for bg in map(cfg.background_of, cfg.cameras)}
     seeds = np.random.SeedSequence(cfg.seed).spawn(1 + len(cfg.cameras))
     rng = np.random.default_rng(seeds[0])
     crossing = [[float(rng.uniform(*lane.crossing_s)) for lane in cam.lanes] for cam in cfg.cameras]
@@ -60,7 +62,8 @@ def build_scenario(cfg: ScenarioConfig, out_dir: Path) -> Path:
     cameras, gt_rows = [], []
     for index, cam in enumerate(cfg.cameras):
         cam_rng = np.random.default_rng(seeds[1 + index])
-        bg = background if FLIPS[cam.flip] is None else cv2.flip(background, FLIPS[cam.flip])
+        clip = cfg.background_of(cam)
+        bg = clips[clip] if FLIPS[cam.flip] is None else cv2.flip(clips[clip], FLIPS[cam.flip])
         params = condition_params(cam, bg, cam_rng)
         visits = [Visit(gid, key.split("_")[0], a)
                   for gid, (key, apps) in enumerate(schedule.items(), 1)
@@ -70,16 +73,17 @@ def build_scenario(cfg: ScenarioConfig, out_dir: Path) -> Path:
                              out_dir / f"{cam.name}.mp4")
         gt_rows += [(cam.number, *r) for r in rows]
         cameras.append({"name": cam.name, "id": cam.number, "video": f"{cam.name}.mp4",
+                        "background": str(clip.video), "size_wh": [bg.shape[1], bg.shape[0]],
                         "condition": cam.condition, "flip": cam.flip,
                         **{k: v for k, v in params.items() if k != "depth"}})
     _write_ground_truth(cfg, out_dir, gt_rows)
     summary = {
         "seed": cfg.seed, "fps": cfg.fps, "frames": frames,
-        "size_wh": [background.shape[1], background.shape[0]],
-        "background": str(cfg.background.video), "crops": str(cfg.crops.folder),
+        "crops": str(cfg.crops.folder),
         "cameras": cameras,
         "links": [{"from": k.from_camera, "to": k.to_camera, "travel_s": list(k.travel_s)}
                   for k in cfg.links],
+        "routes": [list(r) for r in cfg.route_list],
         "identities": _identities_json(cfg, schedule, gt_rows),
     }
     (out_dir / "scenario.json").write_text(json.dumps(summary, indent=1) + "\n")
@@ -144,26 +148,31 @@ def _schedule(cfg: ScenarioConfig, identities: list[str], crossing: list[list[fl
     """Give `traffic.vehicles` identities a route and entry times that respect lane headways.
 
     round(single_camera_fraction * vehicles) of them stay in one camera (taking the cameras in
-    turn); the others follow a random link, showing photo cam1 in its first camera and cam2 in
-    its second. Linked vehicles are placed first, as they are the harder to fit.
+    turn, on any lane); the others follow a random route on lanes of its direction, showing
+    photos cam1, cam2, cam1, ... in its cameras. Routed vehicles are placed first, as they are
+    the harder to fit.
     """
     t = cfg.traffic
     if len(identities) < t.vehicles:
         raise ConfigError(f"traffic.vehicles = {t.vehicles} but only {len(identities)} identities")
     index = {c.name: i for i, c in enumerate(cfg.cameras)}
-    singles = t.vehicles if not cfg.links else round(t.single_camera_fraction * t.vehicles)
+    routes = cfg.route_list
+    travel_s = {(k.from_camera, k.to_camera): k.travel_s for k in cfg.links}
+    singles = t.vehicles if not routes else round(t.single_camera_fraction * t.vehicles)
     entries: dict[tuple[int, int], list[float]] = {}  # (camera, lane) -> entry times
     schedule: dict[str, list[Appearance]] = {}
     for n, key in enumerate(rng.permutation(identities)[: t.vehicles]):
         if n >= t.vehicles - singles:  # single-camera vehicles go round the cameras
             cams, photos, travel = [n % len(cfg.cameras)], [int(rng.integers(1, 3))], []
+            direction = "any"
         else:
-            link = cfg.links[int(rng.integers(len(cfg.links)))]
-            cams, photos = [index[link.from_camera], index[link.to_camera]], [1, 2]
-            travel = [link.travel_s]
+            route = routes[int(rng.integers(len(routes)))]
+            cams, photos = [index[name] for name in route], [1 + i % 2 for i in range(len(route))]
+            travel, direction = [travel_s[step] for step in pairwise(route)], cfg.direction(route)
+        allowed = [cfg.cameras[c].takes(direction) for c in cams]
         for _ in range(200):
             gaps = [0.0] + [float(rng.uniform(*r)) for r in travel]
-            lanes = [int(rng.integers(len(cfg.cameras[c].lanes))) for c in cams]
+            lanes = [options[int(rng.integers(len(options)))] for options in allowed]
             spans = [crossing[c][lane] for c, lane in zip(cams, lanes, strict=True)]
             total = sum(spans) + sum(gaps)
             if total > cfg.duration_s:

@@ -8,19 +8,22 @@ root for the shipped configs, which read `../shared/data/...`).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 from reid.config import require
 
 CLASS_IDS = {"car": 2, "motorcycle": 3, "bus": 5, "truck": 7}  # COCO ids
 CONDITIONS = ("day", "night", "fog")
+DIRECTIONS = ("any", "forward", "backward")  # lane traffic: forward = along the camera order
 FLIPS = {"none": None, "x": 1, "y": 0, "xy": -1}  # cv2.flip codes
 
 
 @dataclass(frozen=True)
 class BackgroundConfig:
-    video: Path  # a real traffic video; its temporal median is every camera's background
+    video: Path  # a real traffic video; its temporal median is the background
     median_frames: int = 50  # frames sampled evenly over the clip for the median
     erase: tuple[tuple[int, int, int, int], ...] = ()  # x1 y1 x2 y2 (video px) boxes to inpaint
 
@@ -47,10 +50,15 @@ class LaneConfig:
     path: tuple[tuple[float, float], ...]  # Bezier control points of the vehicle's bottom centre,
     # as fractions of frame width and height (may lie outside [0, 1] to enter/leave off-screen)
     crossing_s: tuple[float, float] = (2.5, 4.0)  # range of the lane's time to drive its path
+    # which routes drive here: forward ones (cameras in list order, cam1 -> cam2), backward ones
+    # (cam2 -> cam1) or both; single-camera vehicles take any lane
+    direction: str = "any"
 
     def __post_init__(self) -> None:
         require(len(self.path) >= 2 and all(len(p) == 2 for p in self.path),
                 "lane.path needs at least two [x, y] points")
+        require(self.direction in DIRECTIONS,
+                f"lane.direction must be one of {', '.join(DIRECTIONS)}")
         require(len(self.crossing_s) == 2 and 0 < self.crossing_s[0] <= self.crossing_s[1],
                 "lane.crossing_s must be [min, max] with 0 < min <= max")
 
@@ -61,6 +69,7 @@ class CameraConfig:
     lanes: tuple[LaneConfig, ...]
     condition: str = "day"  # day | night | fog
     flip: str = "none"  # none | x | y | xy: mirror the background
+    background: BackgroundConfig | None = None  # this camera's own clip (None: the scenario's)
     height_top: float = 0.2  # a car's height / frame height with its anchor on the top row
     height_bottom: float = 0.4  # ... on the bottom row; linear in between (depth)
     dark_factor: float = 0.3  # night: pixels x factor (the ALSA x0.3 protocol) ...
@@ -86,6 +95,11 @@ class CameraConfig:
     @property
     def number(self) -> int:
         return int(re.search(r"\d+$", self.name).group())  # type: ignore[union-attr]
+
+    def takes(self, direction: str) -> list[int]:
+        """Indices of the lanes that carry `direction` traffic ("any": every lane)."""
+        return [i for i, lane in enumerate(self.lanes)
+                if direction == "any" or lane.direction in ("any", direction)]
 
 
 @dataclass(frozen=True)
@@ -118,10 +132,13 @@ class TrafficConfig:
 
 @dataclass(frozen=True)
 class ScenarioConfig:
-    background: BackgroundConfig
     crops: CropsConfig
     cameras: tuple[CameraConfig, ...]
-    links: tuple[LinkConfig, ...] = ()
+    background: BackgroundConfig | None = None  # of cameras without their own (needed if any)
+    links: tuple[LinkConfig, ...] = ()  # travel times between cameras
+    # camera sequences vehicles drive, each step a link, e.g. [cam3, cam2, cam1]; photos cam1,
+    # cam2, cam1, ... in turn. None: every link is a two-camera route
+    routes: tuple[tuple[str, ...], ...] | None = None
     traffic: TrafficConfig = field(default_factory=TrafficConfig)
     seed: int = 0
     fps: float = 10.0
@@ -137,6 +154,42 @@ class ScenarioConfig:
                     f"link {link.from_camera} -> {link.to_camera} names an unknown camera")
             require(link.from_camera != link.to_camera, "a link must join two different cameras")
         require(self.fps > 0 and self.duration_s > 0, "fps and duration_s must be > 0")
+        require(self.background is not None or all(c.background for c in self.cameras),
+                "background is needed unless every camera has its own")
+        links = {(k.from_camera, k.to_camera) for k in self.links}
+        for route in self.route_list:
+            text = " -> ".join(route)
+            require(len(route) >= 2 and set(route) <= set(names),
+                    f"route {text} needs two or more of the scenario's cameras")
+            for step in pairwise(route):
+                require(step in links, f"route {text}: no link {step[0]} -> {step[1]}")
+            direction = self.direction(route)
+            require(direction != "any", f"route {text} must follow the camera order one way")
+            for name in route:
+                require(bool(self.cameras[names.index(name)].takes(direction)),
+                        f"route {text}: camera {name} has no lane for {direction} traffic")
+
+    def direction(self, route: Sequence[str]) -> str:
+        """"forward" if `route` visits cameras in list order, "backward" if in reverse, else
+        "any"."""
+        names = [c.name for c in self.cameras]
+        steps = [names.index(b) - names.index(a) for a, b in pairwise(route)]
+        if all(s > 0 for s in steps):
+            return "forward"
+        return "backward" if all(s < 0 for s in steps) else "any"
+
+    def background_of(self, camera: CameraConfig) -> BackgroundConfig:
+        """The clip `camera` shows: its own, else the scenario's."""
+        clip = camera.background or self.background
+        assert clip is not None  # __post_init__ checked
+        return clip
+
+    @property
+    def route_list(self) -> list[tuple[str, ...]]:
+        """`routes`, or every link as a two-camera route."""
+        if self.routes is not None:
+            return list(self.routes)
+        return [(k.from_camera, k.to_camera) for k in self.links]
 
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "configs" / "scenarios" / "default.yaml"

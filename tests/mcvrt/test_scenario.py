@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 import cv2
@@ -11,7 +13,7 @@ import pytest
 
 from mcvrt.errors import ConfigError, InputError
 from mcvrt.evaluation import evaluate_run
-from mcvrt.scenario import ScenarioConfig, build_scenario
+from mcvrt.scenario import BackgroundConfig, ScenarioConfig, build_scenario
 from reid.config import load_yaml
 
 SIZE_WH = (192, 108)
@@ -57,6 +59,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
             photo = np.zeros((40, 50, 3), np.uint8) + rng.integers(0, 256, 3, dtype=np.uint8)
             cv2.imwrite(str(root / "crops" / f"{key}_cam{cam}.jpg"), photo)
     (root / "list.txt").write_text("\n".join(f"{k}_cam1.jpg\n{k}_cam2.jpg" for k in IDENTITIES))
+    writer = cv2.VideoWriter(str(root / "bg2.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10, (160, 96))
+    for _ in range(3):  # a second clip: another size, another colour
+        writer.write(np.full((96, 160, 3), 200, np.uint8))
+    writer.release()
     return root
 
 
@@ -125,6 +131,87 @@ def test_ground_truth_as_run_scores_one(world: Path, tmp_path: Path) -> None:
     assert report.cross_camera.idf1 == 1.0 and report.cameras["cam1"].mota == 1.0
     assert report.conditions == {"cam1": "day", "cam2": "day"}
     assert list(report.by_pair) == ["cam1-cam2"]
+
+
+def test_each_camera_can_take_its_own_background(world: Path, tmp_path: Path) -> None:
+    cfg = _config(world)
+    own = BackgroundConfig(world / "bg2.mp4", median_frames=2)
+    cfg = replace(cfg, cameras=(cfg.cameras[0], replace(cfg.cameras[1], background=own)))
+    out = build_scenario(cfg, tmp_path / "two_clips")
+    first = {}
+    for cam in ("cam1", "cam2"):
+        ok, first[cam] = cv2.VideoCapture(str(out / f"{cam}.mp4")).read()
+        assert ok
+    assert first["cam1"].shape[:2] == SIZE_WH[::-1] and first["cam2"].shape[:2] == (96, 160)
+    assert abs(np.median(first["cam1"]) - 90) < 8 and abs(np.median(first["cam2"]) - 200) < 8
+    cameras = json.loads((out / "scenario.json").read_text())["cameras"]
+    assert [Path(c["background"]).name for c in cameras] == ["bg.mp4", "bg2.mp4"]
+    assert [c["size_wh"] for c in cameras] == [list(SIZE_WH), [160, 96]]
+    cam2 = np.loadtxt(out / "gt" / "cam2" / "gt.txt", delimiter=",").reshape(-1, 9)
+    assert len(cam2) and (cam2[:, 2] + cam2[:, 4] <= 160).all()
+    assert (cam2[:, 3] + cam2[:, 5] <= 96).all()
+
+    # the scenario-wide clip is needed only by cameras without their own
+    with pytest.raises(ConfigError, match="background is needed unless every camera"):
+        replace(cfg, background=None)
+    alone = replace(cfg, background=None,
+                    cameras=tuple(replace(c, background=own) for c in cfg.cameras))
+    assert (build_scenario(alone, tmp_path / "own_clips") / "cam1.mp4").is_file()
+
+
+THREE_CAMERAS_YAML = """
+seed: 5
+fps: 10.0
+duration_s: 5.0
+background: {{video: {root}/bg.mp4, median_frames: 3}}
+crops: {{folder: {root}/crops, identities: {root}/list.txt}}
+traffic: {{vehicles: 5, single_camera_fraction: 0.0, headway_s: 0.3}}
+links:
+{links}
+routes: [[cam1, cam2, cam3], [cam3, cam2, cam1]]
+cameras:
+{cameras}
+"""
+UP, DOWN = "[[0.3, 1.2], [0.4, -0.02]]", "[[0.7, -0.2], [0.6, 1.2]]"
+
+
+def _three_cameras(world: Path, down: str = "backward") -> ScenarioConfig:
+    links = "".join(f"  - {{from_camera: cam{a}, to_camera: cam{b}, travel_s: [0.1, 0.4]}}\n"
+                    for a, b in ((1, 2), (2, 3), (3, 2), (2, 1)))
+    cameras = "".join(f"  - name: cam{n}\n    lanes:\n"
+                      f"      - {{path: {UP}, crossing_s: [0.6, 0.7], direction: forward}}\n"
+                      f"      - {{path: {DOWN}, crossing_s: [0.6, 0.7], direction: {down}}}\n"
+                      for n in (1, 2, 3))
+    path = world / "three.yaml"
+    path.write_text(THREE_CAMERAS_YAML.format(root=world, links=links, cameras=cameras))
+    return load_yaml(ScenarioConfig, path)
+
+
+def test_routes_run_both_ways_through_three_cameras(world: Path, tmp_path: Path) -> None:
+    scenario = json.loads((build_scenario(_three_cameras(world), tmp_path) / "scenario.json")
+                          .read_text())
+    seen = set()
+    for ident in scenario["identities"]:
+        visits = ident["appearances"]
+        cams = [a["camera"] for a in visits]
+        assert cams in (["cam1", "cam2", "cam3"], ["cam3", "cam2", "cam1"])
+        assert [a["photo"][-8:] for a in visits] == ["cam1.jpg", "cam2.jpg", "cam1.jpg"]
+        assert {a["lane"] for a in visits} == {0 if cams[0] == "cam1" else 1}  # its direction
+        for before, after in pairwise(visits):
+            assert 0.1 <= after["enter_s"] - before["exit_s"] <= 0.4
+        seen.add(cams[0])
+    assert seen == {"cam1", "cam3"}
+    assert scenario["routes"] == [["cam1", "cam2", "cam3"], ["cam3", "cam2", "cam1"]]
+
+
+def test_bad_routes_fail_clearly(world: Path) -> None:
+    with pytest.raises(ConfigError, match="camera cam3 has no lane for backward traffic"):
+        _three_cameras(world, down="forward")
+    cfg = _three_cameras(world)
+    with pytest.raises(ConfigError, match="route cam1 -> cam3: no link cam1 -> cam3"):
+        replace(cfg, routes=(("cam1", "cam3"),))
+    with pytest.raises(ConfigError, match="must follow the camera order one way"):
+        replace(cfg, routes=(("cam1", "cam2", "cam1"),))
 
 
 @pytest.mark.parametrize(
