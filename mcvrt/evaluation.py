@@ -6,6 +6,10 @@ all cameras share one timeline, boxes match at IoU >= 0.5, and the identity meas
 over all cameras with global ids (`multicamera.txt`). motmetrics accumulates and scores; only the
 IoU matrix is computed here (motmetrics 1.4's `iou_matrix` breaks under NumPy 2).
 
+Oracle-link bound: the run's own per-camera tracks, each relabelled with the ground-truth identity
+it matches in most frames, scored cross-camera the same way. It is what a perfect cross-camera
+linker could reach with these tracks, so the gap to the cross-camera row is what linking loses.
+
 Ground truth is either an AI-City file (`camera_id obj_id frame_id x y w h xw yw`) or a folder
 holding `gt/multicamera.txt`, optionally `gt/<cam>/gt.txt` (MOTChallenge) and `scenario.json`
 (whose camera conditions give the day / night / fog breakdown), as written by `mcvrt.scenario`.
@@ -23,6 +27,7 @@ from typing import Any
 
 import motmetrics as mm
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from mcvrt.boxes import box_iou
 from mcvrt.errors import InputError
@@ -56,6 +61,7 @@ class EvalReport:
     conditions: dict[str, str]  # camera name -> day / night / fog ("" when the GT does not say)
     by_condition: dict[str, Scores]  # condition -> scores over its cameras ("all" = every camera)
     cross_camera: Scores  # global ids over all cameras on one timeline
+    oracle_link: Scores  # per-camera tracks relabelled with their best ground-truth id, as above
     by_pair: dict[str, Scores]  # "camA-camB" -> cross-camera scores on two cameras sharing vehicles
     notes: tuple[str, ...] = ()
 
@@ -95,9 +101,11 @@ def evaluate_run(gt: Path, run_dir: Path, iou_threshold: float = 0.5) -> EvalRep
                               for k in sorted(set(conditions.get(c, "") for c in cams)) if k}
     by_condition = {k: _overall([accs[c] for c in group]) for k, group in groups.items()}
 
-    def cross(subset: list[int]) -> Scores:
-        pairs = [(gt_multi[c], pred_multi.get(c, empty)) for c in subset]
+    def cross(subset: list[int], pred: dict[int, Table]) -> Scores:
+        pairs = [(gt_multi[c], pred.get(c, empty)) for c in subset]
         return _scores(_accumulate(pairs, iou_threshold))
+
+    oracle = oracle_link_tables({c: gt_multi[c] for c in cams}, per_cam_pred, iou_threshold)
 
     shared_pairs = [(a, b) for a, b in itertools.combinations(cams, 2)
                     if set(gt_multi[a][:, 1]) & set(gt_multi[b][:, 1])]
@@ -107,8 +115,9 @@ def evaluate_run(gt: Path, run_dir: Path, iou_threshold: float = 0.5) -> EvalRep
         cameras={names[c]: _scores(accs[c]) for c in cams},
         conditions=cond,
         by_condition=by_condition,
-        cross_camera=cross(cams),
-        by_pair={f"{names[a]}-{names[b]}": cross([a, b]) for a, b in shared_pairs},
+        cross_camera=cross(cams, pred_multi),
+        oracle_link=cross(cams, oracle),
+        by_pair={f"{names[a]}-{names[b]}": cross([a, b], pred_multi) for a, b in shared_pairs},
         notes=notes,
     )
 
@@ -131,6 +140,7 @@ def format_report(report: EvalReport) -> str:
               for k, s in report.by_condition.items() if k == "all" or several]
     lines += ["cross-camera (global ids, AI City)", head, row("  all cameras", report.cross_camera)]
     lines += [row(f"  {pair}", s) for pair, s in report.by_pair.items()]
+    lines += [row("  oracle-link bound", report.oracle_link)]
     return "\n".join(lines + [f"note: {n}" for n in report.notes])
 
 
@@ -140,6 +150,52 @@ def iou_distance(gt_xywh: np.ndarray, pred_xywh: np.ndarray, iou_threshold: floa
     iou = box_iou(np.hstack([g[:, :2], g[:, :2] + g[:, 2:]]),
                   np.hstack([p[:, :2], p[:, :2] + p[:, 2:]]))
     return np.where(iou >= iou_threshold, 1.0 - iou, np.nan)
+
+
+def oracle_link_labels(gt: Table, tracks: Table, iou_threshold: float) -> dict[int, int | None]:
+    """Each track id of one camera -> the ground-truth id it matches in most frames, or None.
+
+    Per frame, ground-truth and track boxes match one to one (most IoU, at least `iou_threshold`).
+    Tracks take their identity in order of matched frames, most first (ties: lower id first);
+    one whose identity a time-overlapping track of the camera already holds gets None, as does
+    one that matches nothing: no linker may give two tracks seen at once one identity.
+    """
+    counts: dict[int, dict[int, int]] = {}  # track id -> {gt id: matched frames}
+    gt_frames = _split_frames(gt)
+    for frame, (tids, tboxes) in _split_frames(tracks).items():
+        gids, gboxes = gt_frames.get(frame, (np.zeros(0, np.int64), np.zeros((0, 4))))
+        cost = np.nan_to_num(iou_distance(gboxes, tboxes, iou_threshold), nan=2.0)
+        for g, t in zip(*linear_sum_assignment(cost), strict=True):
+            if cost[g, t] <= 1.0:
+                per_track = counts.setdefault(int(tids[t]), {})
+                per_track[int(gids[g])] = per_track.get(int(gids[g]), 0) + 1
+    frames = {int(t): tracks[tracks[:, 1] == t, 0] for t in np.unique(tracks[:, 1])}
+    spans = {t: (f.min(), f.max()) for t, f in frames.items()}
+    labels: dict[int, int | None] = dict.fromkeys(spans)
+    best = {t: min(c.items(), key=lambda item: (-item[1], item[0])) for t, c in counts.items()}
+    for track in sorted(best, key=lambda t: (-best[t][1], t)):
+        gid, (start, end) = best[track][0], spans[track]
+        if not any(labels[o] == gid and spans[o][0] <= end and start <= spans[o][1]
+                   for o in labels):
+            labels[track] = gid
+    return labels
+
+
+def oracle_link_tables(gt: dict[int, Table], tracks: dict[int, Table], iou_threshold: float
+                       ) -> dict[int, Table]:
+    """Per camera, `tracks` relabelled by `oracle_link_labels`; tracks left without a
+    ground-truth identity get ids of their own, above every ground-truth id."""
+    fresh = int(max((g[:, 1].max() for g in gt.values() if len(g)), default=0))
+    out = {}
+    for cam, table in tracks.items():
+        labels = oracle_link_labels(gt.get(cam, np.zeros((0, 6))), table, iou_threshold)
+        for track in sorted(labels):
+            if labels[track] is None:
+                fresh += 1
+                labels[track] = fresh
+        out[cam] = table.copy()
+        out[cam][:, 1] = [labels[int(t)] for t in table[:, 1]]
+    return out
 
 
 def _accumulate(cameras: list[tuple[Table, Table]], iou_threshold: float) -> mm.MOTAccumulator:

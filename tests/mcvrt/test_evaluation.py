@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from mcvrt.errors import InputError
-from mcvrt.evaluation import evaluate_run, format_report, iou_distance
+from mcvrt.evaluation import (
+    evaluate_run,
+    format_report,
+    iou_distance,
+    oracle_link_labels,
+    oracle_link_tables,
+)
 
 A1, B1, A2, FAR = (0, 0, 10, 10), (50, 50, 10, 10), (20, 20, 10, 10), (100, 100, 10, 10)
 OFF_B = (56, 56, 10, 10)  # overlaps B by 4x4: IoU = 16 / (100 + 100 - 16) = 0.087 < 0.5
@@ -77,15 +83,41 @@ def test_hand_computed_case(tmp_path: Path) -> None:
     assert report.by_pair["cam1-cam2"] == cross  # the only pair sharing a vehicle
     # The "all" row pools both cameras: GT 8, FN 1, FP 2, IDsw 1 -> MOTA = 1 - 4/8.
     assert report.by_condition["all"].mota == pytest.approx(0.5)
-    assert "cam1" in format_report(report)
+    assert "cam1" in format_report(report) and "oracle-link bound" in format_report(report)
     assert json.loads(json.dumps(report.to_dict()))["cross_camera"]["idf1"] == pytest.approx(2 / 3)
+
+
+def test_oracle_link_bound_relabels_tracks_with_their_best_identity(tmp_path: Path) -> None:
+    report = evaluate_run(_aicity(GT, tmp_path / "gt.txt"), _run(tmp_path, CAM1_TRACKS,
+                                                                CAM2_TRACKS, RUN_GLOBAL))
+    # Tracks 7 and 8 (cam1) and 3 (cam2) become vehicle 1, track 9 vehicle 2 (its frame-2 box
+    # misses), track 10 matches nothing and keeps an id of its own. Predicted boxes 9, true 8;
+    # 1 <-> 1 shares 6 boxes, 2 <-> 2 one: IDF1 = 2*7 / (9 + 8) = 14/17, no ID switch left.
+    oracle = report.oracle_link
+    assert (oracle.idp, oracle.idr, oracle.idf1) == pytest.approx((7 / 9, 7 / 8, 14 / 17))
+    assert oracle.id_switches == 0 and oracle.idf1 > report.cross_camera.idf1
+    assert report.to_dict()["oracle_link"]["idf1"] == pytest.approx(14 / 17)
+
+
+def test_oracle_link_labels_never_join_tracks_seen_at_once() -> None:
+    # Vehicle 1 in frames 1-7. Track 5 holds it in frames 1-3; track 6 doubles it in frame 3
+    # (a weaker box, so it loses the one-to-one match) and holds it in frames 4-5: it overlaps
+    # track 5 in time, so no linker may join them. Track 7 (frames 6-7) is a later fragment;
+    # track 8 boxes nothing.
+    box, weak, far = (0, 0, 10, 10), (1, 1, 10, 10), (100, 100, 10, 10)
+    gt = np.array([(f, 1, *box) for f in range(1, 8)], np.float64)
+    tracks = np.array([(1, 5, *box), (2, 5, *box), (3, 5, *box), (3, 6, *weak), (4, 6, *box),
+                       (5, 6, *box), (6, 7, *box), (7, 7, *box), (2, 8, *far)], np.float64)
+    assert oracle_link_labels(gt, tracks, 0.5) == {5: 1, 6: None, 7: 1, 8: None}
+    relabelled = oracle_link_tables({1: gt}, {1: tracks}, 0.5)[1]
+    assert relabelled[:, 1].tolist() == [1, 1, 1, 2, 2, 2, 1, 1, 3]  # new ids above the GT's
 
 
 def test_ground_truth_as_prediction_scores_one(tmp_path: Path) -> None:
     cam1 = [(f, i, box) for c, i, f, box in GT if c == 1]
     cam2 = [(f, i, box) for c, i, f, box in GT if c == 2]
     report = evaluate_run(_aicity(GT, tmp_path / "gt.txt"), _run(tmp_path, cam1, cam2, GT))
-    for scores in [*report.cameras.values(), report.cross_camera]:
+    for scores in [*report.cameras.values(), report.cross_camera, report.oracle_link]:
         assert (scores.idf1, scores.mota, scores.id_switches) == (1.0, 1.0, 0)
 
 
