@@ -5,7 +5,7 @@ Synthetic road network at fixed density: vehicles arrive at a constant rate and 
 with the duration, not the traffic. Each vehicle has a 512-d appearance vector (vehicles of one of
 50 look-alike groups share part of it) and each tracklet a noisy copy of it, similar enough
 for the default `matching.min_similarity`.
-Ours: the whole `matching.match_tracklets` (time-blocked candidates, graph, constrained
+Ours: the whole `association.match_tracklets` (time-blocked candidates, graph, constrained
 clustering). Baseline: the all-pairs N x N cosine matrix, thresholded, then the same camera and
 time filter (candidate edges only, no clustering). Both find the same edges (checked). Time is
 measured without, peak memory (Python + NumPy allocations, tracemalloc) in a separate run with
@@ -36,8 +36,8 @@ from bench.common import (
     report,
     stats,
 )
+from mcvrt.association import match_tracklets
 from mcvrt.config import MatchingConfig
-from mcvrt.matching import match_tracklets
 from mcvrt.types import Tracklet
 
 SLOPE_TARGET, SECONDS_TARGET, MB_TARGET = 1.3, 5.0, 2048

@@ -136,6 +136,7 @@ class MatchingConfig:
     max_transition_s: float = 120.0
     min_tracklet_frames: int = 5  # shorter tracklets keep their own global id and are not matched
     topology: Path | None = None  # optional YAML of per-camera-pair transition windows
+    scorer: str = "cosine"  # edge scorer registered in mcvrt.association.scoring
 
     def __post_init__(self) -> None:
         require(-1 <= self.min_similarity <= 1, "matching.min_similarity must be in [-1, 1]")

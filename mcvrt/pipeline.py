@@ -35,6 +35,7 @@ from mcvrt.appearance import (
     load_embed,
     new_objects,
 )
+from mcvrt.association import graph_to_dict, load_topology, match_tracklets
 from mcvrt.config import AUTO, PipelineConfig
 from mcvrt.enhance import FramePreparer
 from mcvrt.errors import InputError
@@ -46,7 +47,6 @@ from mcvrt.export import (
     write_tracks_csv,
 )
 from mcvrt.interpolate import fill_gaps
-from mcvrt.matching import graph_to_dict, load_topology, match_tracklets
 from mcvrt.tracking import Tracker
 from mcvrt.tracklets import TrackletCollector
 from mcvrt.types import Camera, Detections, Frame, Tracklet

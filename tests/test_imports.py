@@ -34,7 +34,7 @@ def importers(package: str, library: str) -> set[str]:
     "library, allowed",
     [
         ("ultralytics", {"mcvrt/detection.py"}),
-        ("networkx", {"mcvrt/matching.py"}),
+        ("networkx", {"mcvrt/association/__init__.py", "mcvrt/association/graph.py"}),
         ("torch", set()),
         ("torchvision", set()),
         ("filterpy", {"mcvrt/tracking/kalman.py"}),

@@ -16,11 +16,11 @@ from mcvrt.appearance import (
     describe_tracklet,
     load_embed,
 )
+from mcvrt.association import match_tracklets
 from mcvrt.conditions import CROP_THRESHOLDS, classify
 from mcvrt.config import AUTO, AppearanceConfig, MatchingConfig
 from mcvrt.errors import InputError
 from mcvrt.export import write_tracks_csv
-from mcvrt.matching import build_graph, match_tracklets
 from mcvrt.types import Tracklet
 
 RNG = np.random.default_rng(0)
@@ -99,7 +99,7 @@ def test_condition_and_expert_reach_tracks_csv_and_graph(
     lines = path.read_text().splitlines()
     assert lines[0].endswith(",class,condition,expert")
     assert lines[1].endswith(",car,fog,sjdl") and lines[2].endswith(",car,,")
-    graph = build_graph([fog, plain], MatchingConfig())
+    _, graph = match_tracklets([fog, plain], MatchingConfig())
     assert graph.nodes[fog.key]["expert"] == "sjdl" and "expert" not in graph.nodes[plain.key]
 
 

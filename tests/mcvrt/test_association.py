@@ -8,17 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mcvrt.association import graph_to_dict, load_topology, match_tracklets
+from mcvrt.association.candidates import TimeGate
+from mcvrt.association.scoring import SCORERS, CosineScorer, register_scorer
+from mcvrt.association.table import Table
 from mcvrt.config import MatchingConfig
 from mcvrt.errors import InputError
-from mcvrt.matching import (
-    build_graph,
-    compatible,
-    graph_to_dict,
-    load_topology,
-    match_tracklets,
-    time_gap,
-)
 from mcvrt.types import Tracklet
+from reid.errors import ConfigError
 
 Factory = Callable[..., Tracklet]
 CFG = MatchingConfig(min_similarity=0.6)  # max_transition_s 120, min_tracklet_frames 5
@@ -160,18 +157,20 @@ def test_topology_windows_decide_which_pairs_link(tracklet_factory: Factory, tmp
     ],
     ids=["in-range", "too-late", "same-camera", "in-window", "out-of-window", "unlisted"],
 )
-def test_compatible(tracklet_factory: Factory, frames_b, camera_b, windows, expected) -> None:
-    a = tracklet_factory("c1", 1, range(0, 10))
-    b = tracklet_factory(camera_b, 2, frames_b)
-    assert compatible(a, b, CFG, windows) is expected
-    assert compatible(b, a, CFG, windows) is expected
+def test_time_gate(tracklet_factory: Factory, frames_b, camera_b, windows, expected) -> None:
+    table = Table.build([tracklet_factory("c1", 1, range(0, 10)),
+                         tracklet_factory(camera_b, 2, frames_b)], 1)
+    gate = TimeGate.build(table.camera_ids, CFG.max_transition_s, windows)
+    for i, j in [(0, 1), (1, 0)]:
+        gap = table.time_gaps(np.array([i]), np.array([j]))
+        allowed = gate.allows(table.cameras[[i]], table.cameras[[j]], gap)
+        assert allowed.tolist() == [expected]
 
 
 def test_time_gap_is_negative_overlap(tracklet_factory: Factory) -> None:
-    a = tracklet_factory("c1", 1, range(0, 50))  # 0 .. 4.9 s
-    b = tracklet_factory("c2", 1, range(10, 20))  # 1 .. 1.9 s, inside a
-    assert time_gap(a, b) == pytest.approx(-0.9)
-    assert time_gap(b, a) == pytest.approx(-0.9)
+    table = Table.build([tracklet_factory("c1", 1, range(0, 50)),  # 0 .. 4.9 s
+                         tracklet_factory("c2", 1, range(10, 20))], 1)  # 1 .. 1.9 s, inside
+    assert table.time_gaps(np.array([0, 1]), np.array([1, 0])) == pytest.approx([-0.9, -0.9])
 
 
 def test_short_and_unembedded_tracklets_keep_their_own_id(tracklet_factory: Factory) -> None:
@@ -195,13 +194,14 @@ def test_blocking_finds_exactly_the_brute_force_edges(tracklet_factory: Factory)
         for i, start in enumerate(sorted(rng.integers(0, 6000, size=1200)))
     ]
     cfg = MatchingConfig(min_similarity=0.6, max_transition_s=30.0)
-    graph = build_graph(tracklets, cfg)
+    _, graph = match_tracklets(tracklets, cfg)
     embeddings = np.stack([t.embedding for t in tracklets])
     close = np.triu(embeddings @ embeddings.T >= cfg.min_similarity, k=1)
-    similar = zip(*np.nonzero(close), strict=True)
+    similar = [(tracklets[i], tracklets[j]) for i, j in zip(*np.nonzero(close), strict=True)]
     expected = {
-        tuple(sorted((tracklets[i].key, tracklets[j].key)))
-        for i, j in similar if compatible(tracklets[i], tracklets[j], cfg, None)
+        tuple(sorted((a.key, b.key))) for a, b in similar
+        if a.camera_id != b.camera_id
+        and max(a.start_s, b.start_s) - min(a.end_s, b.end_s) <= cfg.max_transition_s
     }
     assert len(expected) > 1000
     assert {tuple(sorted(e)) for e in graph.edges} == expected
@@ -225,7 +225,33 @@ def test_graph_to_dict_exact(tracklet_factory: Factory) -> None:
 
 def test_duplicate_tracklet_keys_are_rejected(tracklet_factory: Factory) -> None:
     with pytest.raises(ValueError, match="duplicate tracklet key"):
-        build_graph([tracklet_factory("c1", 1), tracklet_factory("c1", 1)], CFG)
+        match_tracklets([tracklet_factory("c1", 1), tracklet_factory("c1", 1)], CFG)
+
+
+def test_a_registered_scorer_replaces_the_cosine(tracklet_factory: Factory,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scorer that ignores appearance links every time-compatible pair it scores high."""
+
+    class Constant:
+        def __init__(self, table: Table, compare: object) -> None:
+            self.n = len(table)
+
+        def __call__(self, rows: np.ndarray | slice, cols: np.ndarray | slice) -> np.ndarray:
+            return np.full((len(np.arange(self.n)[rows]), len(np.arange(self.n)[cols])), 0.99)
+
+    monkeypatch.setitem(SCORERS, "constant", Constant)  # undone after the test
+    assert register_scorer("cosine")(CosineScorer) is CosineScorer
+    tracklets = [tracklet_factory("c1", 1, range(0, 20), (1.0, 0.0)),
+                 tracklet_factory("c2", 1, range(30, 50), (0.0, 1.0))]
+    assert set(match_tracklets(tracklets, CFG)[0].values()) == {1, 2}
+    ids, graph = match_tracklets(tracklets, MatchingConfig(scorer="constant"))
+    assert set(ids.values()) == {1}
+    assert graph.edges[("c1", 1), ("c2", 1)]["similarity"] == pytest.approx(0.99)
+
+
+def test_unknown_scorer_is_a_config_error(tracklet_factory: Factory) -> None:
+    with pytest.raises(ConfigError, match=r"matching\.scorer: unknown scorer 'nope' \(known: "):
+        match_tracklets([tracklet_factory("c1", 1)], MatchingConfig(scorer="nope"))
 
 
 def test_load_topology_values(tmp_path: Path) -> None:
