@@ -1,4 +1,4 @@
-"""The accuracy evaluation set (`bench.accuracy`): its scenes, overrides and tables, nothing rendered."""
+"""The accuracy evaluation set (`bench.accuracy`): scenes, overrides, tables; nothing rendered."""
 
 from __future__ import annotations
 
