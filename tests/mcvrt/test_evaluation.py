@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mcvrt.cli import main
 from mcvrt.errors import InputError
 from mcvrt.evaluation import (
     evaluate_run,
@@ -97,6 +98,15 @@ def test_oracle_link_bound_relabels_tracks_with_their_best_identity(tmp_path: Pa
     assert (oracle.idp, oracle.idr, oracle.idf1) == pytest.approx((7 / 9, 7 / 8, 14 / 17))
     assert oracle.id_switches == 0 and oracle.idf1 > report.cross_camera.idf1
     assert report.to_dict()["oracle_link"]["idf1"] == pytest.approx(14 / 17)
+
+
+def test_eval_command_prints_and_writes_the_oracle_link_bound(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = _run(tmp_path, CAM1_TRACKS, CAM2_TRACKS, RUN_GLOBAL)
+    assert main(["eval", "--gt", str(_aicity(GT, tmp_path / "gt.txt")), "--run", str(run)]) == 0
+    assert "oracle-link bound" in capsys.readouterr().out
+    written = json.loads((run / "eval.json").read_text())
+    assert written["oracle_link"]["idf1"] == pytest.approx(14 / 17)
 
 
 def test_oracle_link_labels_never_join_tracks_seen_at_once() -> None:
