@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import shutil
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,6 @@ from mcvrt.errors import InputError
 from mcvrt.evaluation import evaluate_run
 from mcvrt.export import write_json
 from mcvrt.scenario import ScenarioConfig, build_scenario
-from reid.checkpoint import plain
 from reid.config import from_mapping
 from reid.errors import ConfigError
 
@@ -150,6 +150,11 @@ def render(scene: Scene, cache: Path) -> Path:
     build_scenario(from_mapping(ScenarioConfig, rooted(scene.config)), folder)
     stamp.write_text(text)  # last: an interrupted render is not taken for a finished one
     return folder
+
+
+def plain(cfg: PipelineConfig) -> dict[str, Any]:
+    """`cfg` as YAML-style data: nested dicts, lists, strings for paths."""
+    return json.loads(json.dumps(asdict(cfg), default=str))
 
 
 def pipeline_config(path: Path | None, sets: Sequence[str], detector: str, reid: str
