@@ -98,6 +98,63 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rematch_parser(sub: argparse._SubParsersAction) -> None:
+    p = _command(
+        sub,
+        "rematch",
+        "redo the cross-camera association of a finished run from its stored tracklets",
+        "Re-associate the tracklets `mcvrt run` stored in RUN_DIR (tracklets.npz / .json) with "
+        "another topology, matching settings or the user's must/cannot-links, and write "
+        "tracks.csv, mot/, multicamera.txt, graph.json and summary.json (no gallery or videos: "
+        "they need the frames). Nothing is decoded, detected or tracked again.",
+    )
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="output folder of `mcvrt run`")
+    p.add_argument("--out", type=Path, required=True, help="output folder (may be RUN_DIR)")
+    p.add_argument("--topology", type=Path, help="YAML of per-camera-pair transition windows")
+    p.add_argument("--set", nargs="+", default=[], metavar="matching.KEY=VALUE",
+                   help="matching overrides in YAML syntax, e.g. matching.min_similarity=0.8")
+    p.add_argument("--must-link", nargs="+", default=[], metavar="CAM:TRACK=CAM:TRACK",
+                   help="tracklets that are one vehicle (camera id : per-camera track id)")
+    p.add_argument("--cannot-link", nargs="+", default=[], metavar="CAM:TRACK=CAM:TRACK",
+                   help="tracklets that are different vehicles")
+    p.set_defaults(func=_cmd_rematch)
+
+
+def _tracklet_pair(flag: str, text: str) -> tuple[tuple[str, int], tuple[str, int]]:
+    """``CAM:TRACK=CAM:TRACK`` as two tracklet keys; McvrtError when it is not that."""
+    keys = []
+    for side in text.split("="):
+        camera, _, track = side.rpartition(":")
+        if not camera or not track.isdigit():
+            break
+        keys.append((camera, int(track)))
+    if len(keys) != 2 or text.count("=") != 1:
+        raise McvrtError(f"{flag} expects CAM:TRACK=CAM:TRACK, got {text!r}")
+    return keys[0], keys[1]
+
+
+def _cmd_rematch(args: argparse.Namespace) -> int:
+    import yaml
+
+    from mcvrt.association import Links
+    from mcvrt.pipeline import rematch
+
+    matching: dict = {"topology": str(args.topology)} if args.topology else {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        section, _, name = key.partition(".")
+        if not sep or section != "matching" or not name:
+            raise McvrtError(f"--set expects matching.KEY=VALUE (only matching settings change "
+                             f"without re-running), got {item!r}")
+        matching[name] = yaml.safe_load(value)
+    links = Links(tuple(_tracklet_pair("--must-link", x) for x in args.must_link),
+                  tuple(_tracklet_pair("--cannot-link", x) for x in args.cannot_link))
+    result = rematch(args.run_dir, args.out, matching, links)
+    print(f"tracklets: {len(result.tracklets)}  global ids: {result.identities}  "
+          f"matched in {result.stage_seconds['match']:.2f} s\noutputs: {args.out}")
+    return 0
+
+
 def _eval_parser(sub: argparse._SubParsersAction) -> None:
     p = _command(
         sub,
@@ -235,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _run_parser(sub)
+    _rematch_parser(sub)
     _eval_parser(sub)
     _make_scenario_parser(sub)
     _train_reid_parser(sub)

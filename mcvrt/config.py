@@ -7,8 +7,10 @@ pass through the same checks.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from reid.config import from_mapping, load_yaml, require
 from reid.embedder import COLOR_HISTOGRAM, EmbedderConfig
@@ -174,3 +176,19 @@ def load_config(path: str | Path | None = None) -> PipelineConfig:
     if path is None:
         return from_mapping(PipelineConfig, {})
     return load_yaml(PipelineConfig, path)
+
+
+def config_to_mapping(cfg: Any) -> Any:
+    """A config dataclass as plain YAML / JSON values (paths as strings, tuples as lists):
+    what `config_from_mapping` reads back."""
+    if dataclasses.is_dataclass(cfg):
+        return {f.name: config_to_mapping(getattr(cfg, f.name))
+                for f in dataclasses.fields(cfg) if f.init}
+    if isinstance(cfg, (tuple, list)):
+        return [config_to_mapping(v) for v in cfg]
+    return str(cfg) if isinstance(cfg, Path) else cfg
+
+
+def config_from_mapping(data: Any) -> PipelineConfig:
+    """A pipeline config from nested mappings (unknown keys and bad values raise ConfigError)."""
+    return from_mapping(PipelineConfig, data)

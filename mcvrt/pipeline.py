@@ -19,9 +19,9 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -35,8 +35,8 @@ from mcvrt.appearance import (
     load_embed,
     new_objects,
 )
-from mcvrt.association import graph_to_dict, load_topology, match_tracklets
-from mcvrt.config import AUTO, PipelineConfig
+from mcvrt.association import NO_LINKS, Links, check_matching, graph_to_dict, match_tracklets
+from mcvrt.config import AUTO, PipelineConfig, config_from_mapping, config_to_mapping
 from mcvrt.enhance import FramePreparer
 from mcvrt.errors import InputError
 from mcvrt.export import (
@@ -48,7 +48,7 @@ from mcvrt.export import (
 )
 from mcvrt.interpolate import fill_gaps
 from mcvrt.tracking import Tracker
-from mcvrt.tracklets import TrackletCollector
+from mcvrt.tracklets import StoredRun, TrackletCollector, load_run, save_run
 from mcvrt.types import Camera, Detections, Frame, Tracklet
 
 Detect = Callable[[np.ndarray], Detections]  # BGR image -> detections
@@ -313,21 +313,48 @@ def run(
     detect: Detect | None = None,
     embed: Embed | None = None,
 ) -> RunResult:
-    """Track every camera, match across cameras, write the outputs under `out_dir`."""
+    """Track every camera, store the tracklets, match across cameras, write the outputs under
+    `out_dir`."""
     check_writable(out_dir)
-    if cfg.matching.topology is not None:
-        load_topology(cfg.matching.topology)  # a bad topology file fails before detection starts
+    check_matching(cfg.matching)  # a bad topology file fails before detection starts
     times = StageTimes()
     start = time.perf_counter()
     tracklets, frames = track_cameras(cameras, cfg, detect, embed, times)
+    stored = StoredRun(tracklets, list(cameras), cfg, frames, time.perf_counter() - start,
+                       dict(times.seconds))
+    return associate(stored, out_dir, save_run(out_dir, stored))
+
+
+def rematch(run_dir: Path, out_dir: Path, matching: dict[str, Any] | None = None,
+            links: Links = NO_LINKS) -> RunResult:
+    """Redo the association of a finished run from its stored tracklets, with `matching` keys
+    overriding its config and the user's `links`; writes the outputs (no gallery or videos:
+    they need the frames) and the tracklets with the new config under `out_dir`."""
+    stored = load_run(run_dir)
+    cfg = stored.config
+    if matching:
+        merged = config_to_mapping(cfg) | {"matching": config_to_mapping(cfg.matching) | matching}
+        cfg = config_from_mapping(merged)
+    check_matching(cfg.matching)
+    check_writable(out_dir)
+    output = replace(cfg.output, gallery=False, save_video=False)
+    stored = replace(stored, config=replace(cfg, output=output))
+    return associate(stored, out_dir, save_run(out_dir, stored), links)
+
+
+def associate(stored: StoredRun, out_dir: Path, outputs: list[Path],
+              links: Links = NO_LINKS) -> RunResult:
+    """Match the stored tracklets across cameras and write the outputs, summary.json last."""
+    cfg, times = stored.config, StageTimes(defaultdict(float, stored.stage_seconds))
     t = time.perf_counter()
-    global_ids, graph = match_tracklets(tracklets, cfg.matching, load_compare(cfg.appearance))
-    times.add("match", t)
-    seconds = time.perf_counter() - start
-    outputs = write_outputs(cfg, cameras, tracklets, global_ids, graph_to_dict(graph), out_dir)
+    global_ids, graph = match_tracklets(stored.tracklets, cfg.matching,
+                                        load_compare(cfg.appearance), links)
+    seconds = stored.seconds + (times.add("match", t) - t)
+    outputs += write_outputs(cfg, stored.cameras, stored.tracklets, global_ids,
+                             graph_to_dict(graph), out_dir)
     outputs.append(out_dir / "summary.json")
-    result = RunResult(list(cameras), frames, tracklets, global_ids, seconds, dict(times.seconds),
-                       outputs)
+    result = RunResult(stored.cameras, stored.frames, stored.tracklets, global_ids, seconds,
+                       dict(times.seconds), outputs)
     write_json(outputs[-1], summary_dict(result))
     return result
 

@@ -1,11 +1,18 @@
-"""Accumulate one camera's tracked detections into per-track `Tracklet`s."""
+"""Accumulate one camera's tracked detections into per-track `Tracklet`s, and store a run's
+tracklets in its output folder (`save_run` / `load_run`) so that `mcvrt rematch` can redo the
+association without decoding, detecting or tracking again."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from mcvrt.config import PipelineConfig, config_from_mapping, config_to_mapping
+from mcvrt.errors import InputError
+from mcvrt.export import atomic_write, write_json
 from mcvrt.types import Camera, Detections, Tracklet
 
 
@@ -83,3 +90,90 @@ class TrackletCollector:
         if weighted_sum is None or not np.linalg.norm(weighted_sum) > 0:
             return np.zeros(self._dim, dtype=np.float32)
         return (weighted_sum / np.linalg.norm(weighted_sum)).astype(np.float32)
+
+
+TRACKLETS_NPZ, TRACKLETS_JSON = "tracklets.npz", "tracklets.json"
+STORE_FORMAT = "mcvrt-tracklets/1"
+PER_FRAME = ("frames", "xyxy", "confidence")  # Tracklet arrays with one row per frame
+PER_TRACKLET = ("camera_id", "track_id", "class_id", "fps", "time_offset_s")
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """What `mcvrt run` kept for association: tracklets, cameras, config and tracking times."""
+
+    tracklets: list[Tracklet]
+    cameras: list[Camera]
+    config: PipelineConfig
+    frames: int  # camera-frames processed
+    seconds: float  # wall time up to the end of tracking (models, decode, detect, embed, track)
+    stage_seconds: dict[str, float]
+
+
+def save_run(out_dir: Path, run: StoredRun) -> list[Path]:
+    """Write ``tracklets.npz`` (the tracklets' arrays) and ``tracklets.json`` (cameras, config,
+    counts, times, each tracklet's `extra`), each atomically; returns both paths.
+
+    Embeddings are zero-padded to the longest; each tracklet's own length is kept.
+    """
+    tracklets = run.tracklets
+    dim = max((len(t.embedding) for t in tracklets), default=0)
+    embeddings = np.zeros((len(tracklets), dim), np.float32)
+    for row, t in enumerate(tracklets):
+        embeddings[row, : len(t.embedding)] = t.embedding
+    arrays = {name: np.array([getattr(t, name) for t in tracklets]) for name in PER_TRACKLET}
+    arrays |= {name: np.concatenate([getattr(t, name) for t in tracklets])
+               for name in PER_FRAME if tracklets}
+    arrays |= {"length": np.array([len(t.frames) for t in tracklets], np.int64),
+               "embedding_dim": np.array([len(t.embedding) for t in tracklets], np.int64),
+               "embedding": embeddings}
+    npz, meta = out_dir / TRACKLETS_NPZ, out_dir / TRACKLETS_JSON
+    with atomic_write(npz, "wb") as f:
+        np.savez(f, **arrays)
+    write_json(meta, {
+        "format": STORE_FORMAT,
+        "tracklets": len(tracklets),
+        "cameras": [{"id": c.id, "path": str(c.path), "fps": c.fps, "frame_count": c.frame_count,
+                     "size_wh": list(c.size_wh), "time_offset_s": c.time_offset_s}
+                    for c in run.cameras],
+        "frames": run.frames,
+        "seconds": run.seconds,
+        "stage_seconds": run.stage_seconds,
+        "config": config_to_mapping(run.config),
+        "extra": [t.extra for t in tracklets],
+    })
+    return [npz, meta]
+
+
+def load_run(run_dir: Path) -> StoredRun:
+    """Read what `save_run` wrote to `run_dir`; raises `InputError` when it is not there or
+    does not fit together, `ConfigError` when its config no longer loads."""
+    meta_path = run_dir / TRACKLETS_JSON
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        with np.load(run_dir / TRACKLETS_NPZ, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except FileNotFoundError as err:
+        raise InputError(f"{run_dir}: no {Path(err.filename).name} (not an `mcvrt run` output "
+                         "folder, or written before tracklets were stored)") from None
+    except (OSError, ValueError) as err:
+        raise InputError(f"{run_dir}: cannot read the stored tracklets ({err})") from None
+    if not isinstance(meta, dict) or meta.get("format") != STORE_FORMAT:
+        raise InputError(f"{meta_path}: not a {STORE_FORMAT} file")
+    count = meta["tracklets"]
+    if len(arrays.get("length", ())) != count or len(meta["extra"]) != count:
+        raise InputError(f"{run_dir}: {TRACKLETS_NPZ} and {TRACKLETS_JSON} do not belong together")
+    cuts = np.cumsum(arrays["length"])[:-1]
+    per_frame = {name: np.split(arrays[name], cuts) if count else [] for name in PER_FRAME}
+    tracklets = [
+        Tracklet(**{name: arrays[name][row].item() for name in PER_TRACKLET},
+                 **{name: per_frame[name][row] for name in PER_FRAME},
+                 embedding=arrays["embedding"][row, : arrays["embedding_dim"][row]],
+                 extra=meta["extra"][row])
+        for row in range(count)
+    ]
+    cameras = [Camera(id=c["id"], path=Path(c["path"]), fps=c["fps"],
+                      frame_count=c["frame_count"], size_wh=tuple(c["size_wh"]),
+                      time_offset_s=c["time_offset_s"]) for c in meta["cameras"]]
+    return StoredRun(tracklets, cameras, config_from_mapping(meta["config"]),
+                     meta["frames"], meta["seconds"], meta["stage_seconds"])

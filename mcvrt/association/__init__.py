@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import networkx as nx
 
 from mcvrt.association.candidates import TimeGate, candidate_pairs
-from mcvrt.association.clustering import cluster
+from mcvrt.association.clustering import NO_LINKS, Links, cluster
 from mcvrt.association.graph import build_graph, graph_to_dict
-from mcvrt.association.scoring import Compare, make_scorer
+from mcvrt.association.scoring import Compare, check_scorer, make_scorer
 from mcvrt.association.table import Table
 from mcvrt.association.topology import load_topology
 from mcvrt.config import MatchingConfig
@@ -23,11 +23,20 @@ from mcvrt.types import Tracklet, TrackletKey
 
 GlobalIds = dict[TrackletKey, int]
 
-__all__ = ["Compare", "GlobalIds", "graph_to_dict", "load_topology", "match_tracklets"]
+__all__ = ["NO_LINKS", "Compare", "GlobalIds", "Links", "check_matching", "graph_to_dict",
+           "load_topology", "match_tracklets"]
+
+
+def check_matching(cfg: MatchingConfig) -> None:
+    """Fail early (before any detection) on a bad topology file or an unknown scorer."""
+    if cfg.topology is not None:
+        load_topology(cfg.topology)
+    check_scorer(cfg.scorer)
 
 
 def match_tracklets(
-    tracklets: Sequence[Tracklet], cfg: MatchingConfig, compare: Compare | None = None
+    tracklets: Sequence[Tracklet], cfg: MatchingConfig, compare: Compare | None = None,
+    links: Links = NO_LINKS,
 ) -> tuple[GlobalIds, nx.Graph]:
     """Global ids 1..K for all tracklets (numbered by each identity's earliest start, then
     smallest key), and the graph of candidate edges annotated with the result.
@@ -35,13 +44,13 @@ def match_tracklets(
     Edges join usable tracklets (``min_tracklet_frames``, an embedding) of different cameras
     whose time gap the topology (or ``max_transition_s``) allows and whose score (the
     ``matching.scorer``; a @ compare(b) for the cosine scorer) is >= ``min_similarity``;
-    `clustering.cluster` merges along them.
+    `clustering.cluster` merges along them, honouring the user's `links`.
     """
     table = Table.build(tracklets, cfg.min_tracklet_frames)
     windows = load_topology(cfg.topology) if cfg.topology is not None else None
     gate = TimeGate.build(table.camera_ids, cfg.max_transition_s, windows)
     scorer = make_scorer(cfg.scorer, table, compare)
     pairs = candidate_pairs(table, scorer, cfg.min_similarity, gate)
-    clustering = cluster(table, pairs, scorer, cfg.min_similarity)
-    graph = build_graph(table, pairs, clustering)
+    clustering = cluster(table, pairs, scorer, cfg.min_similarity, links)
+    graph = build_graph(table, pairs, clustering, links)
     return dict(zip(table.keys, clustering.labels.tolist(), strict=True)), graph

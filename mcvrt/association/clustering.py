@@ -2,13 +2,46 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from mcvrt.association.candidates import Pairs
 from mcvrt.association.scoring import EdgeScorer
 from mcvrt.association.table import Table
+from mcvrt.errors import InputError
+from mcvrt.types import TrackletKey
+
+KeyPair = tuple[TrackletKey, TrackletKey]
+
+
+@dataclass(frozen=True)
+class Links:
+    """A user's constraints: tracklet pairs that must / must not share a global id."""
+
+    must: tuple[KeyPair, ...] = ()
+    cannot: tuple[KeyPair, ...] = ()
+
+    def rows(self, table: Table) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """(must, cannot) as table rows; `InputError` names an unknown tracklet or a
+        tracklet linked to itself."""
+        index = table.index()
+
+        def row(kind: str, key: TrackletKey) -> int:
+            if key not in index:
+                raise InputError(f"{kind}: no tracklet {key[0]}:{key[1]} in this run")
+            return index[key]
+
+        found: dict[str, list[tuple[int, int]]] = {"must-link": [], "cannot-link": []}
+        for kind, pairs in (("must-link", self.must), ("cannot-link", self.cannot)):
+            for a, b in pairs:
+                if a == b:
+                    raise InputError(f"{kind}: {a[0]}:{a[1]} is linked to itself")
+                found[kind].append((row(kind, a), row(kind, b)))
+        return found["must-link"], found["cannot-link"]
+
+
+NO_LINKS = Links()
 
 
 @dataclass
@@ -17,6 +50,7 @@ class _Cluster:
 
     members: list[int]
     spans: dict[int, list[tuple[float, float]]]  # camera -> (start_s, end_s) of each member
+    cannot: set[int] = field(default_factory=set)  # rows it must never share an id with
 
     def overlaps(self, other: _Cluster) -> bool:
         """Whether a tracklet of `self` and one of `other` share a camera and overlap in time."""
@@ -25,10 +59,15 @@ class _Cluster:
                    for s1, e1 in self.spans.get(camera, ())
                    for s2, e2 in spans)
 
+    def forbids(self, other: _Cluster) -> bool:
+        """Whether a user cannot-link joins a member of `self` and one of `other`."""
+        return not self.cannot.isdisjoint(other.members)
+
     def absorb(self, other: _Cluster) -> None:
         self.members += other.members
         for camera, spans in other.spans.items():
             self.spans.setdefault(camera, []).extend(spans)
+        self.cannot |= other.cannot
 
 
 @dataclass(frozen=True)
@@ -40,17 +79,39 @@ class Clustering:
     merged: np.ndarray  # (len(pairs),) bool
 
 
-def cluster(table: Table, pairs: Pairs, linkage: EdgeScorer, threshold: float) -> Clustering:
-    """Visit `pairs` by descending score (ties by key order) and merge the two clusters unless
+def cluster(table: Table, pairs: Pairs, linkage: EdgeScorer, threshold: float,
+            links: Links = NO_LINKS) -> Clustering:
+    """Join the ends of every must-link first, then visit `pairs` by descending score (ties by
+    key order) and merge the two clusters unless
       * they hold two tracklets of the same camera that overlap in time (one camera cannot see
         one vehicle twice at once; non-overlapping ones may join, a vehicle can come back), or
+      * a cannot-link joins them, or
       * their average linkage, the mean `linkage` score over *all* cross-cluster tracklet pairs
         (candidates or not), is below `threshold`; this stops A~B, B~C chaining A and C
         together when A and C look different.
+    Must-links bind regardless of these rules; `InputError` when they join the ends of a
+    cannot-link.
     """
     keys = table.keys
+    must, cannot = links.rows(table)
     cluster_of = [_Cluster([row], {int(table.cameras[row]): [(table.starts[row], table.ends[row])]})
                   for row in range(len(table))]
+    for a, b in cannot:
+        cluster_of[a].cannot.add(b)
+        cluster_of[b].cannot.add(a)
+
+    def join(keep: _Cluster, gone: _Cluster) -> None:
+        keep.absorb(gone)
+        for row in gone.members:
+            cluster_of[row] = keep
+
+    for a, b in must:
+        if cluster_of[a] is not cluster_of[b]:
+            join(cluster_of[a], cluster_of[b])
+    for a, b in cannot:
+        if cluster_of[a] is cluster_of[b]:
+            raise InputError(f"cannot-link {':'.join(map(str, keys[a]))}="
+                             f"{':'.join(map(str, keys[b]))} contradicts the must-links")
     ends = [tuple(sorted((int(i), int(j)), key=keys.__getitem__))
             for i, j in zip(pairs.i, pairs.j, strict=True)]
     order = sorted(range(len(pairs)),
@@ -59,15 +120,13 @@ def cluster(table: Table, pairs: Pairs, linkage: EdgeScorer, threshold: float) -
     for e in order:
         u, v = ends[e]
         keep, gone = sorted((cluster_of[u], cluster_of[v]), key=lambda c: -len(c.members))
-        if keep is gone or keep.overlaps(gone):
+        if keep is gone or keep.overlaps(gone) or keep.forbids(gone):
             continue
         if linkage(np.array(keep.members), np.array(gone.members)).mean(dtype=np.float64) \
                 < threshold:
             continue
         merged[e] = True
-        keep.absorb(gone)
-        for row in gone.members:
-            cluster_of[row] = keep
+        join(keep, gone)
     labels, count = np.zeros(len(table), np.int64), 0
     for row in range(len(table)):  # rows are in (start, key) order: first seen, first numbered
         if not labels[row]:

@@ -8,18 +8,22 @@ from typing import Any
 import networkx as nx
 
 from mcvrt.association.candidates import Pairs
-from mcvrt.association.clustering import Clustering
+from mcvrt.association.clustering import Clustering, Links
 from mcvrt.association.table import Table
 
 
-def build_graph(table: Table, pairs: Pairs, clustering: Clustering) -> nx.Graph:
-    """Every tracklet a node, every candidate pair an edge.
+def build_graph(table: Table, pairs: Pairs, clustering: Clustering, links: Links) -> nx.Graph:
+    """Every tracklet a node, every candidate pair an edge, the user's links a graph attribute.
 
     Node attributes: camera, track_id, start_s, end_s, n_frames, class_id, has_embedding, the
     tracklet's `extra` (e.g. condition, expert) and global_id. Edge attributes: similarity
-    (the edge score), time_gap_s and merged (True when the edge caused a merge).
+    (the edge score), time_gap_s and merged (True when the edge caused a merge). With any
+    must- or cannot-links, ``graph.graph["links"]`` holds them.
     """
     graph = nx.Graph()
+    if links.must or links.cannot:
+        graph.graph["links"] = {"must": [list(map(list, p)) for p in links.must],
+                                "cannot": [list(map(list, p)) for p in links.cannot]}
     for row in sorted(range(len(table)), key=lambda r: table.tracklets[r].key):
         t = table.tracklets[row]
         graph.add_node(t.key, camera=t.camera_id, track_id=t.track_id, start_s=t.start_s,
@@ -34,7 +38,8 @@ def build_graph(table: Table, pairs: Pairs, clustering: Clustering) -> nx.Graph:
 
 
 def graph_to_dict(graph: nx.Graph) -> dict[str, Any]:
-    """JSON-able view of an association graph: nodes, edges with their evidence, clusters.
+    """JSON-able view of an association graph: nodes, edges with their evidence, clusters, and
+    the user's links when there are any.
 
     Keys become ``[camera, track_id]`` lists; times are rounded to ms, similarities to 1e-4.
     """
@@ -51,4 +56,5 @@ def graph_to_dict(graph: nx.Graph) -> dict[str, Any]:
                    "time_gap_s": round(attrs["time_gap_s"], 3)} for u, v, attrs in edges],
         "clusters": [{"global_id": gid, "members": members}
                      for gid, members in sorted(clusters.items())],
+        **graph.graph,
     }

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mcvrt.association import graph_to_dict, load_topology, match_tracklets
+from mcvrt.association import Links, graph_to_dict, load_topology, match_tracklets
 from mcvrt.association.candidates import TimeGate
 from mcvrt.association.scoring import SCORERS, CosineScorer, register_scorer
 from mcvrt.association.table import Table
@@ -289,3 +289,42 @@ def test_load_topology_rejects_bad_files(tmp_path: Path, text: str, message: str
 def test_load_topology_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"cannot read topology file: .*nope\.yaml"):
         load_topology(tmp_path / "nope.yaml")
+
+
+def test_must_link_joins_tracklets_that_look_different(tracklet_factory: Factory) -> None:
+    tracklets = [tracklet_factory("c1", 1, range(0, 20), (1.0, 0.0)),
+                 tracklet_factory("c2", 1, range(30, 50), (0.0, 1.0)),
+                 tracklet_factory("c3", 1, range(60, 64), (0.0, 1.0))]  # too short for edges
+    assert set(match_tracklets(tracklets, CFG)[0].values()) == {1, 2, 3}
+    links = Links(must=((("c1", 1), ("c2", 1)), (("c3", 1), ("c2", 1))))
+    ids, graph = match_tracklets(tracklets, CFG, links=links)
+    assert set(ids.values()) == {1}
+    assert graph_to_dict(graph)["links"] == {"must": [[["c1", 1], ["c2", 1]],
+                                                      [["c3", 1], ["c2", 1]]], "cannot": []}
+
+
+def test_cannot_link_separates_tracklets_that_look_alike(tracklet_factory: Factory) -> None:
+    global_ids, _ = match_tracklets(planted(tracklet_factory), CFG)
+    assert global_ids[("c1", 1)] == global_ids[("c2", 11)] == global_ids[("c3", 21)]
+    links = Links(cannot=((("c1", 1), ("c3", 21)),))
+    ids, graph = match_tracklets(planted(tracklet_factory), CFG, links=links)
+    assert ids[("c1", 1)] == ids[("c2", 11)] != ids[("c3", 21)]  # c2-c3 scores lower
+    assert "links" in graph_to_dict(graph) and "links" not in graph_to_dict(
+        match_tracklets(planted(tracklet_factory), CFG)[1])
+
+
+@pytest.mark.parametrize(
+    "links, message",
+    [
+        (Links(must=((("c1", 1), ("c9", 1)),)), r"must-link: no tracklet c9:1 in this run"),
+        (Links(cannot=((("c1", 1), ("c1", 1)),)), r"cannot-link: c1:1 is linked to itself"),
+        (Links(must=((("c1", 1), ("c2", 1)), (("c2", 1), ("c3", 1))),
+               cannot=((("c3", 1), ("c1", 1)),)),
+         r"cannot-link c3:1=c1:1 contradicts the must-links"),
+    ],
+    ids=["unknown-tracklet", "self-link", "contradiction"],
+)
+def test_bad_links_are_input_errors(tracklet_factory: Factory, links: Links, message: str) -> None:
+    tracklets = [tracklet_factory(f"c{i}", 1, range(30 * i, 30 * i + 20)) for i in (1, 2, 3)]
+    with pytest.raises(InputError, match=message):
+        match_tracklets(tracklets, CFG, links=links)
