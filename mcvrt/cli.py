@@ -46,8 +46,9 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("runs/latest"), help="output folder")
     p.add_argument("--detector", help="YOLO weights: model name, .pt/.onnx file or "
                    f"*_openvino_model folder (default: ${DETECTOR_ENV} if set, else the config's)")
-    p.add_argument("--reid", help="appearance model: 'color-histogram', a reid checkpoint path "
-                   "or 'auto' (condition-routed ALSA / SJDL experts)")
+    p.add_argument("--reid", help="appearance model: a reid checkpoint path, 'auto' "
+                   "(condition-routed ALSA / SJDL experts), 'color-histogram' or "
+                   "'imagenet:mobilenetv2' (untrained ImageNet features; baselines)")
     p.add_argument("--device", help="cpu, cuda or cuda:N for detector and ReID")
     p.add_argument("--max-frames", type=int, help="decode at most N frames per camera")
     p.add_argument("--stride", type=int, help="process every N-th frame")
@@ -232,10 +233,11 @@ def _eval_reid_parser(sub: argparse._SubParsersAction) -> None:
         sub,
         "eval-reid",
         "CMC@1/5/10 and mAP of a ReID checkpoint on a dataset, clear and degraded",
-        "Rank metrics of a reid checkpoint (or 'color-histogram') on a dataset's test "
+        "Rank metrics of a reid checkpoint (or a baseline) on a dataset's test "
         "split, on the original images and on darkened / fogged copies.",
     )
-    p.add_argument("--reid", required=True, help="checkpoint path, or 'color-histogram'")
+    p.add_argument("--reid", required=True, help="checkpoint path, or a baseline: "
+                   "'color-histogram', 'imagenet:mobilenetv2' (untrained ImageNet features)")
     p.add_argument("--data", type=Path, required=True, help="dataset folder")
     p.add_argument("--layout", help="veri, vehicleid, veri-wild, fvrid, uit, list, folder "
                    "(default: detected from the folder)")
@@ -243,6 +245,8 @@ def _eval_reid_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--conditions", nargs="+", default=["original", "dark", "fog"],
                    help="image conditions: original, darker, dark, low-light, fog, fog-real")
     p.add_argument("--device", default="cpu", help="torch device")
+    p.add_argument("--flip", action="store_true",
+                   help="average each crop's embedding with its mirror image's")
     p.add_argument("--json", type=Path, help="also write the metrics here")
     p.set_defaults(func=_cmd_eval_reid)
 
@@ -252,7 +256,7 @@ def _cmd_eval_reid(args: argparse.Namespace) -> int:
     from reid.evaluate import eval_reid, format_table
 
     result = eval_reid(args.reid, args.data, args.layout, args.test_split, args.conditions,
-                       args.device)
+                       args.device, flip=args.flip)
     print(format_table({Path(args.reid).name: result}, metrics=("R1", "R5", "R10", "mAP")))
     if args.json:
         write_json(args.json, result)

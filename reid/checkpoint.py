@@ -21,6 +21,7 @@ from torch import nn
 from reid.config import from_mapping
 from reid.errors import CheckpointError, ConfigError
 from reid.models import MODELS, ModelConfig, build_model
+from reid.models.trunks import IMAGENET, PooledTrunk, build_trunk
 
 FORMAT = "mcvrt-reid/1"
 REQUIRED = ("method", "config", "embedding_dim", "num_ids", "input_size", "state_dict")
@@ -132,7 +133,8 @@ def export_checkpoint(src: str | Path, dst: str | Path, half: bool = True) -> Pa
 
 
 class TorchEmbedder:
-    """`Embedder` over a torch model: BGR uint8 crops -> resize -> RGB [0, 1] -> `model.embed`."""
+    """`Embedder` over a torch model: BGR uint8 crops -> resize -> RGB [0, 1] -> `model.embed`;
+    with `flip`, the mean of the crop's and its mirror image's embeddings (twice the cost)."""
 
     def __init__(
         self,
@@ -141,9 +143,10 @@ class TorchEmbedder:
         name: str = "model",
         device: str = "cpu",
         batch_size: int = 32,
+        flip: bool = False,
     ) -> None:
         self.model, self.input_size, self.name = model.to(device).eval(), input_size, name
-        self.device, self.batch_size = torch.device(device), batch_size
+        self.device, self.batch_size, self.flip = torch.device(device), batch_size, flip
         with torch.inference_mode():
             self.dim = int(model.embed(torch.zeros(1, 3, *input_size, device=device)).shape[1])
 
@@ -162,13 +165,16 @@ class TorchEmbedder:
                     for c in crops[start : start + self.batch_size]
                 ]
                 x = torch.from_numpy(np.stack(chunk)).to(self.device).permute(0, 3, 1, 2)
-                emb = self.model.embed(x.float() / 255)
+                x = x.float() / 255
+                emb = self.model.embed(x)
+                if self.flip:
+                    emb = nn.functional.normalize(emb + self.model.embed(x.flip(-1)), dim=1)
                 out[start : start + len(chunk)] = emb.float().cpu().numpy()
         return out
 
 
 def load_checkpoint_embedder(
-    path: str | Path, device: str = "cpu", batch_size: int = 32
+    path: str | Path, device: str = "cpu", batch_size: int = 32, flip: bool = False
 ) -> TorchEmbedder:
     """The pipeline's `Embedder` for checkpoint `path` (CheckpointError if unusable)."""
     try:
@@ -177,10 +183,25 @@ def load_checkpoint_embedder(
         raise ConfigError(f"bad torch device {device!r}: {exc}") from None
     model, blob = load_checkpoint(path, device)
     embedder = TorchEmbedder(
-        model, tuple(blob["input_size"]), f"{blob['method']}:{Path(path).name}", device, batch_size
+        model,
+        tuple(blob["input_size"]),
+        f"{blob['method']}:{Path(path).name}",
+        device,
+        batch_size,
+        flip,
     )
     if embedder.dim != blob["embedding_dim"]:
         raise CheckpointError(
             f"{path}: model embeds to {embedder.dim}-d, checkpoint says {blob['embedding_dim']}"
         )
     return embedder
+
+
+def load_trunk_embedder(
+    arch: str, device: str = "cpu", batch_size: int = 32, flip: bool = False,
+    input_size: tuple[int, int] = (224, 224),
+) -> TorchEmbedder:
+    """The untrained ImageNet `arch` trunk, global-average-pooled, at ImageNet's 224 x 224: the
+    baseline every trained checkpoint is compared with (ConfigError if its weights are absent)."""
+    model = PooledTrunk(build_trunk(arch, IMAGENET))
+    return TorchEmbedder(model, input_size, f"{IMAGENET}:{arch}", device, batch_size, flip)

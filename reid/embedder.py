@@ -16,13 +16,15 @@ import numpy as np
 from reid.config import require
 
 COLOR_HISTOGRAM = "color-histogram"
+TRUNK_PREFIX = "imagenet:"  # "imagenet:<trunk>": an untrained ImageNet trunk, pooled (a baseline)
 
 
 @dataclass(frozen=True)
 class EmbedderConfig:
-    weights: str = COLOR_HISTOGRAM  # "color-histogram" (weight-free) or a reid checkpoint path
+    weights: str = COLOR_HISTOGRAM  # "color-histogram", "imagenet:<trunk>" or a checkpoint path
     device: str = "cpu"  # torch device for checkpoints: cpu, cuda, cuda:1 ...
     batch_size: int = 32  # crops per forward pass
+    flip: bool = False  # checkpoints: average each crop's embedding with its mirror image's
 
     def __post_init__(self) -> None:
         require(self.batch_size >= 1, "embedder.batch_size must be >= 1")
@@ -73,6 +75,10 @@ def load_embedder(cfg: EmbedderConfig) -> Embedder:
     """Build the embedder `cfg` names; checkpoints are validated here, before any video work."""
     if cfg.weights == COLOR_HISTOGRAM:
         return ColorHistogramEmbedder()
-    from reid.checkpoint import load_checkpoint_embedder  # torch stays unloaded for the baseline
+    # torch stays unloaded for the colour histogram
+    from reid.checkpoint import load_checkpoint_embedder, load_trunk_embedder
 
-    return load_checkpoint_embedder(cfg.weights, device=cfg.device, batch_size=cfg.batch_size)
+    if cfg.weights.startswith(TRUNK_PREFIX):
+        arch = cfg.weights.removeprefix(TRUNK_PREFIX)
+        return load_trunk_embedder(arch, cfg.device, cfg.batch_size, cfg.flip)
+    return load_checkpoint_embedder(cfg.weights, cfg.device, cfg.batch_size, cfg.flip)

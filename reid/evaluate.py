@@ -158,15 +158,17 @@ def evaluate(
     input_size: tuple[int, int] | None = None,
     batch_size: int = 64,
     seed: int = 0,
+    flip: bool = False,
 ) -> dict[str, dict[str, float]]:
     """{condition: metrics} for an Embedder (BGR crops in) or a model with `embed` (then
-    `input_size` = (height, width) is required; its device is kept). `images` may pass the
-    preloaded test images."""
+    `input_size` = (height, width) is required; its device is kept; `flip` averages mirror
+    images). `images` may pass the preloaded test images."""
     if isinstance(embedder, nn.Module):
         if input_size is None:
             raise ValueError("evaluating a model needs its input_size")
         device = str(next(embedder.parameters()).device)
-        embedder = TorchEmbedder(embedder, input_size, device=device, batch_size=batch_size)
+        embedder = TorchEmbedder(embedder, input_size, device=device, batch_size=batch_size,
+                                 flip=flip)
     images = list(images) if images is not None else load_images(data)
     return {c: score(embedder(degrade_images(images, c, seed)), data) for c in conditions}
 
@@ -179,6 +181,7 @@ def eval_reid(
     conditions: Sequence[str] = ("original", "darker", "dark"),
     device: str = "cpu",
     batch_size: int = 64,
+    flip: bool = False,
 ) -> dict[str, dict[str, float]]:
     """{condition: metrics} of a checkpoint, or of "color-histogram", on `data_dir`'s test set."""
     for c in conditions:
@@ -188,7 +191,7 @@ def eval_reid(
     if not data.test:
         raise ReidError(f"{data_dir}: no test images (layout {data.layout!r})")
     embedder = load_embedder(
-        EmbedderConfig(weights=str(checkpoint), device=device, batch_size=batch_size)
+        EmbedderConfig(weights=str(checkpoint), device=device, batch_size=batch_size, flip=flip)
     )
     return evaluate(embedder, data, conditions)
 

@@ -147,9 +147,7 @@ def _train(cfg: TrainConfig, out: Path) -> Path:
     model = build_model(cfg.method, cfg.model, num_ids).to(cfg.device)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(
-        optimizer, list(cfg.optim.milestones), cfg.optim.gamma
-    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cfg.optim.lr_factor)
     start, best = 0, -math.inf
     if cfg.resume and (out / "last.pt").exists():
         start, best = _resume(out / "last.pt", cfg, model, optimizer, scheduler)
@@ -185,6 +183,7 @@ def _train(cfg: TrainConfig, out: Path) -> Path:
                 test_images,
                 cfg.data.input_size,
                 cfg.eval.batch_size,
+                flip=cfg.eval.flip,
             )
             metrics = {f"{c}/{m}": v for c, row in result.items() for m, v in row.items()}
             log.info(

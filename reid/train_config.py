@@ -37,8 +37,9 @@ class OptimConfig:
     lr: float = 1e-4  # Adam
     weight_decay: float = 4e-4
     epochs: int = 40
-    milestones: tuple[int, ...] = (10, 20, 30)  # MultiStepLR epochs
+    milestones: tuple[int, ...] = (10, 20, 30)  # epochs where the rate is multiplied by gamma
     gamma: float = 0.3
+    warmup_epochs: int = 0  # linear warm-up from lr/10 over these epochs (BoT recipe: 10)
     iters_per_epoch: int | None = None  # cap on batches per epoch (smoke runs); None = all
 
     def __post_init__(self) -> None:
@@ -48,6 +49,13 @@ class OptimConfig:
             self.iters_per_epoch is None or self.iters_per_epoch >= 1,
             "optim.iters_per_epoch must be >= 1",
         )
+        require(self.warmup_epochs >= 0, "optim.warmup_epochs must be >= 0")
+
+    def lr_factor(self, epoch: int) -> float:
+        """Learning-rate multiplier of epoch `epoch` (0-based): warm-up, then step decay."""
+        if epoch < self.warmup_epochs:
+            return 0.1 + 0.9 * epoch / self.warmup_epochs
+        return self.gamma ** sum(epoch >= m for m in self.milestones)
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,7 @@ class EvalConfig:
     conditions: tuple[str, ...] = ("original", "dark")
     select: str = "original/mAP"  # "<condition>/<metric>" that picks best.pt
     batch_size: int = 64
+    flip: bool = False  # average each image's embedding with its mirror image's
 
     def __post_init__(self) -> None:
         require(self.every >= 1, "eval.every must be >= 1")

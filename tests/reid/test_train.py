@@ -13,6 +13,7 @@ from reid.config import load_yaml
 from reid.embedder import EmbedderConfig, load_embedder
 from reid.enlighten import EnlightenConfig
 from reid.errors import ConfigError
+from reid.models.alsa import load_enhancer
 from reid.train import load_train_config, train_from_yaml
 
 SMOKE = Path(__file__).resolve().parents[2] / "configs" / "reid" / "smoke.yaml"
@@ -67,10 +68,18 @@ def test_alsa_recipe_trains_the_enhancer_first_when_no_weights_are_given(
     assert reid.train._with_enhancer(given, tmp_path) is given and len(calls) == 1
 
 
-def test_shipped_recipes_load_and_alsa_embeds_the_en_recipe() -> None:
+def test_shipped_recipes_load_and_alsa_uses_the_shipped_en() -> None:
     configs = SMOKE.parent
     alsa = load_train_config(configs / "alsa.yaml")
-    assert alsa.enlighten == load_yaml(EnlightenConfig, configs / "enlighten.yaml")
-    assert alsa.model.alsa.en_width == alsa.enlighten.en_width
+    en = load_yaml(EnlightenConfig, configs / "enlighten.yaml")
+    assert alsa.model.alsa.en_weights == Path("reid/weights/alsa_en.pt")
+    assert load_enhancer(alsa.model.alsa.en_weights).width == en.en_width
     baseline = load_train_config(configs / "baseline.yaml")
     assert baseline.method == "baseline" and baseline.data == alsa.data
+
+
+def test_learning_rate_warms_up_linearly_then_steps_down() -> None:
+    cfg = load_train_config(SMOKE, {"optim.warmup_epochs": 4, "optim.milestones": [6, 8],
+                                    "optim.gamma": 0.1})
+    factors = [cfg.optim.lr_factor(e) for e in range(10)]
+    np.testing.assert_allclose(factors, [0.1, 0.325, 0.55, 0.775, 1, 1, 0.1, 0.1, 0.01, 0.01])
