@@ -139,11 +139,19 @@ class MatchingConfig:
     min_tracklet_frames: int = 5  # shorter tracklets keep their own global id and are not matched
     topology: Path | None = None  # optional YAML of per-camera-pair transition windows
     scorer: str = "cosine"  # edge scorer registered in mcvrt.association.scoring
+    rerank: bool = False  # k-reciprocal re-ranking of the scores within the candidate blocks
+    rerank_k1: int = 10  # neighbours of the k-reciprocal sets
+    rerank_k2: int = 3  # neighbours averaged in the local query expansion (1 = none)
+    rerank_lambda: float = 0.3  # weight of the base score (the rest: Jaccard of neighbour sets)
 
     def __post_init__(self) -> None:
         require(-1 <= self.min_similarity <= 1, "matching.min_similarity must be in [-1, 1]")
         require(self.max_transition_s >= 0, "matching.max_transition_s must be >= 0")
         require(self.min_tracklet_frames >= 1, "matching.min_tracklet_frames must be >= 1")
+        require(self.rerank_k1 >= 1, "matching.rerank_k1 must be >= 1")
+        require(1 <= self.rerank_k2 <= self.rerank_k1 + 1,
+                "matching.rerank_k2 must be in [1, rerank_k1 + 1]")
+        require(0 <= self.rerank_lambda <= 1, "matching.rerank_lambda must be in [0, 1]")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import networkx as nx
 from mcvrt.association.candidates import TimeGate, candidate_pairs
 from mcvrt.association.clustering import NO_LINKS, Links, cluster
 from mcvrt.association.graph import build_graph, graph_to_dict
+from mcvrt.association.rerank import KReciprocal
 from mcvrt.association.scoring import Compare, check_scorer, make_scorer
 from mcvrt.association.table import Table
 from mcvrt.association.topology import load_topology
@@ -50,6 +51,9 @@ def match_tracklets(
     windows = load_topology(cfg.topology) if cfg.topology is not None else None
     gate = TimeGate.build(table.camera_ids, cfg.max_transition_s, windows)
     scorer = make_scorer(cfg.scorer, table, compare)
+    if cfg.rerank:
+        scorer = KReciprocal(table, scorer, gate, cfg.rerank_k1, cfg.rerank_k2,
+                             cfg.rerank_lambda)
     pairs = candidate_pairs(table, scorer, cfg.min_similarity, gate)
     clustering = cluster(table, pairs, scorer, cfg.min_similarity, links)
     graph = build_graph(table, pairs, clustering, links)
