@@ -177,22 +177,22 @@ def pipeline_config(path: Path | None, sets: Sequence[str], detector: str, reid:
     return from_mapping(PipelineConfig, raw)
 
 
-def run_scene(scene_dir: Path, cfg: PipelineConfig, out: Path) -> dict[str, float]:
-    """The pipeline over the scene's videos into a fresh `out`; its frame count and timing."""
+def run_scene(scene_dir: Path, cfg: PipelineConfig, out: Path) -> None:
+    """The pipeline over the scene's videos into a fresh `out`."""
     from mcvrt.pipeline import run
     from mcvrt.video import probe_cameras
 
     shutil.rmtree(out, ignore_errors=True)
-    start = time.perf_counter()
-    result = run(cfg, probe_cameras(sorted(scene_dir.glob("cam*.mp4"))), out)
-    return {"frames": result.frames, "run_s": round(time.perf_counter() - start, 1),
-            "fps": round(result.fps, 1)}
+    run(cfg, probe_cameras(sorted(scene_dir.glob("cam*.mp4"))), out)
 
 
 def score(scene: Scene, scene_dir: Path, run_dir: Path) -> dict[str, Any]:
-    """Scores of one run (also written to `run_dir/eval.json`)."""
-    if not (run_dir / "summary.json").is_file():
-        raise InputError(f"no run of scene {scene.name} in {run_dir}: run without --rescore")
+    """Scores of one run (also written to `run_dir/eval.json`) and its speed."""
+    try:
+        run = json.loads((run_dir / "summary.json").read_text())
+    except FileNotFoundError:
+        raise InputError(f"no run of scene {scene.name} in {run_dir}: run without --rescore"
+                         ) from None
     report_ = evaluate_run(scene_dir, run_dir)
     write_json(run_dir / "eval.json", report_.to_dict())
     cross, oracle = report_.cross_camera.idf1, report_.oracle_link.idf1
@@ -205,6 +205,7 @@ def score(scene: Scene, scene_dir: Path, run_dir: Path) -> dict[str, Any]:
         "cross_idf1": cross, "oracle_link_idf1": oracle,
         "cross_over_oracle": cross / oracle if oracle else float("nan"),
         "id_switches": report_.cross_camera.id_switches,
+        "frames": run["frames"], "pipeline_s": run["seconds"], "fps": run["fps"],
     }
 
 
@@ -275,9 +276,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--config", type=Path, help="pipeline YAML (default: configs/default.yaml)")
     p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                    help="pipeline config overrides, e.g. matching.min_similarity=0.8")
-    p.add_argument("--reid", default="color-histogram",
-                   help="embedder: color-histogram, a reid checkpoint or auto")
-    p.add_argument("--detector", default=str(DETECTOR), help="YOLO weights")
+    p.add_argument("--reid", help="embedder: color-histogram (default), a reid checkpoint or auto")
+    p.add_argument("--detector", help=f"YOLO weights (default: {DETECTOR})")
     p.add_argument("--rescore", action="store_true",
                    help="score the run folders already in --out, without running the pipeline")
     args, argv = parse(p, argv)
@@ -286,7 +286,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if unknown:
         raise InputError(f"unknown scene {unknown[0]!r}; the set has {', '.join(scenes)}")
     chosen = [scenes[n] for n in args.scenes or scenes]
-    cfg = pipeline_config(args.config, args.set, args.detector, args.reid)
+    pipeline_options = [f"--{k}" for k, v in (("config", args.config), ("set", args.set),
+                         ("reid", args.reid), ("detector", args.detector)) if v]
+    if args.rescore and pipeline_options:
+        raise InputError(f"--rescore scores the runs already in {args.out}; "
+                         f"pipeline options ({', '.join(pipeline_options)}) do not apply")
+    cfg = pipeline_config(args.config, args.set, args.detector or str(DETECTOR),
+                          args.reid or "color-histogram")
     if not args.rescore:
         from mcvrt.appearance import load_embed
 
@@ -301,12 +307,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         timing[scene.name] = {"render_s": round(time.perf_counter() - t, 1)}
         if not args.rescore:
             bar.set_postfix_str(f"{scene.name}: run")
-            timing[scene.name] |= run_scene(folder, cfg, args.out / scene.name)
+            t = time.perf_counter()
+            run_scene(folder, cfg, args.out / scene.name)
+            timing[scene.name]["run_s"] = round(time.perf_counter() - t, 1)
         bar.set_postfix_str(f"{scene.name}: score")
         scores[scene.name] = score(scene, folder, args.out / scene.name)
     total = round(time.perf_counter() - start, 1)
-    title = (f"embedder {args.reid}" + (f", {' '.join(args.set)}" if args.set else "")
-             + f", {len(chosen)} scenes")
+    setting = (f"rescored runs of {args.out}" if args.rescore else
+               f"embedder {cfg.appearance.embedder.weights}" + "".join(f", {s}" for s in args.set))
+    title = f"{setting}, {len(chosen)} scenes"
     totals = summary(scores)
     (args.out / "accuracy.md").write_text(markdown(scores, totals, title))
     rows = [[name, " / ".join(f"{v:.3f}" for v in s["camera_idf1"].values()),
@@ -314,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
              f"{s['cross_over_oracle']:.2f}"] for name, s in scores.items()]
     digest = hashlib.sha256(args.scene_file.read_bytes()).hexdigest()[:12]
     results = {"scene_file": str(args.scene_file), "scene_file_sha256": digest,
-               "pipeline": plain(cfg), "seconds": total, "timing": timing,
+               "pipeline": None if args.rescore else plain(cfg), "seconds": total, "timing": timing,
                "scenes": scores} | totals
     return report("accuracy", f"Accuracy on the evaluation set ({title}; {total:.0f} s)",
                   ["scene", "per-camera IDF1", "cross IDF1", "oracle-link", "cross/oracle"],
