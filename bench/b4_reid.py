@@ -37,9 +37,11 @@ ALSA_TARGET, SJDL_TARGET = 1.3, 1.05
 # tiny inputs: the smoke test and `run_all --quick`
 QUICK = ["--crops", "4", "--batch-sizes", "2", "--repeats", "1", "--warmup", "0"]
 VEHICLES_PER_FRAME = 10
-# name -> (arch, input height, width, ALSA EN width): the repository's CPU training settings
-# (configs/reid/*.yaml, at SJDL's 128x96 so every model sees the same input) and the papers'
-SETTINGS = {"cpu": ("resnet18", 128, 96, 8), "paper": ("resnet50", 256, 128, 32)}
+# name -> (arch, input height, width, ALSA EN width, trunk width): the shipped recipes'
+# (configs/reid/alsa.yaml's input, so every model sees the same one), the earlier from-scratch
+# CPU setting and the papers'
+SETTINGS = {"cpu": ("mobilenetv2", 160, 160, 8, 1280), "resnet18": ("resnet18", 128, 96, 8, 512),
+            "paper": ("resnet50", 256, 128, 32, 2048)}
 
 
 def load_crops(folder: Path, n: int) -> list[np.ndarray]:
@@ -59,9 +61,11 @@ def embedders(setting: str, batch: int) -> dict:
     from reid.models import BackboneConfig, ModelConfig, build_model
     from reid.models.alsa import ALSAConfig
 
-    arch, h, w, en_width = SETTINGS[setting]
-    cfg = ModelConfig(backbone=BackboneConfig(arch=arch), alsa=ALSAConfig(en_width=en_width))
-    out = {name: TorchEmbedder(build_model(name, cfg), (h, w), name, batch_size=batch)
+    arch, h, w, en_width, width = SETTINGS[setting]
+    head = ModelConfig(BackboneConfig(arch, embed_dim=512, neck="bnneck"), ALSAConfig(en_width))
+    sjdl = ModelConfig(BackboneConfig(arch, embed_dim=width))  # GAP + BN-neck: the trunk width
+    out = {name: TorchEmbedder(build_model(name, sjdl if name == "sjdl" else head), (h, w), name,
+                               batch_size=batch)
            for name in ("baseline", "alsa", "sjdl")}
     return {**out, "color-histogram": ColorHistogramEmbedder()}
 

@@ -29,6 +29,7 @@ from mcvrt.config import AUTO, AppearanceConfig
 from mcvrt.errors import InputError
 from mcvrt.types import Detections, Tracklet
 from reid import Embedder, load_embedder
+from reid.embedder import resolve_weights
 
 Embed = Callable[[Sequence[np.ndarray]], np.ndarray]  # BGR crops -> (N, D) float32, unit norm
 
@@ -97,7 +98,7 @@ class HarderCondition:
 
 def _expert_paths(cfg: AppearanceConfig) -> dict[str, str]:
     """{expert: checkpoint path} of `auto`; InputError names a missing one."""
-    paths = {"alsa": cfg.alsa_expert, "sjdl": cfg.sjdl_expert}
+    paths = {"alsa": resolve_weights(cfg.alsa_expert), "sjdl": resolve_weights(cfg.sjdl_expert)}
     for name, path in paths.items():
         if not Path(path).is_file():
             raise InputError(f"--reid auto: {name} expert checkpoint not found: {path} "

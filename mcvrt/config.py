@@ -89,8 +89,8 @@ class EnhanceConfig:
 @dataclass(frozen=True)
 class AppearanceConfig:
     embedder: EmbedderConfig = field(default_factory=EmbedderConfig)  # weights: also "auto"
-    alsa_expert: str = "reid/weights/alsa.pt"  # with weights "auto": the day and night expert
-    sjdl_expert: str = "reid/weights/sjdl.pt"  # with weights "auto": the fog expert
+    alsa_expert: str = "alsa"  # with weights "auto": the day and night expert (name or path)
+    sjdl_expert: str = "sjdl"  # with weights "auto": the fog expert (name or path)
     embed_every: int | None = None  # embed on every k-th processed frame (None: `embed_period`)
     embed_new: bool = True  # in between, also embed detections new since the previous frame
     min_crop_px: int = 8  # crops smaller than this (either side) are not embedded

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import cv2
@@ -16,12 +17,15 @@ import numpy as np
 from reid.config import require
 
 COLOR_HISTOGRAM = "color-histogram"
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+SHIPPED = ("alsa", "sjdl")  # checkpoints shipped in reid/weights/<name>.pt, named without a path
 TRUNK_PREFIX = "imagenet:"  # "imagenet:<trunk>": an untrained ImageNet trunk, pooled (a baseline)
 
 
 @dataclass(frozen=True)
 class EmbedderConfig:
-    weights: str = COLOR_HISTOGRAM  # "color-histogram", "imagenet:<trunk>" or a checkpoint path
+    # a shipped model ("alsa", "sjdl"), a checkpoint path, "color-histogram" or "imagenet:<trunk>"
+    weights: str = COLOR_HISTOGRAM
     device: str = "cpu"  # torch device for checkpoints: cpu, cuda, cuda:1 ...
     batch_size: int = 32  # crops per forward pass
     flip: bool = False  # checkpoints: average each crop's embedding with its mirror image's
@@ -71,6 +75,12 @@ class ColorHistogramEmbedder:
         return out
 
 
+def resolve_weights(weights: str) -> str:
+    """A shipped model's name -> its checkpoint file (found from any working directory); any
+    other value unchanged."""
+    return str(WEIGHTS_DIR / f"{weights}.pt") if weights in SHIPPED else weights
+
+
 def load_embedder(cfg: EmbedderConfig) -> Embedder:
     """Build the embedder `cfg` names; checkpoints are validated here, before any video work."""
     if cfg.weights == COLOR_HISTOGRAM:
@@ -81,4 +91,5 @@ def load_embedder(cfg: EmbedderConfig) -> Embedder:
     if cfg.weights.startswith(TRUNK_PREFIX):
         arch = cfg.weights.removeprefix(TRUNK_PREFIX)
         return load_trunk_embedder(arch, cfg.device, cfg.batch_size, cfg.flip)
-    return load_checkpoint_embedder(cfg.weights, cfg.device, cfg.batch_size, cfg.flip)
+    weights = resolve_weights(cfg.weights)
+    return load_checkpoint_embedder(weights, cfg.device, cfg.batch_size, cfg.flip)

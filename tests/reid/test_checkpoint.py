@@ -113,3 +113,16 @@ def test_embedder_reads_bgr_crops(saved: tuple[Path, torch.nn.Module]) -> None:
         direct = model.embed(torch.from_numpy(rgb).permute(0, 3, 1, 2).float() / 255)
     assert np.allclose(out, direct.numpy(), atol=1e-5)  # the swap is undone exactly once
     assert embed([]).shape == (0, 16)
+
+
+def test_shipped_models_are_found_by_name_from_any_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reid.embedder import WEIGHTS_DIR, resolve_weights
+
+    monkeypatch.chdir(tmp_path)
+    assert resolve_weights("alsa") == str(WEIGHTS_DIR / "alsa.pt")
+    assert resolve_weights("runs/x.pt") == "runs/x.pt"
+    embed = load_embedder(EmbedderConfig(weights="alsa"))
+    vectors = embed([np.zeros((40, 30, 3), np.uint8)])
+    assert vectors.shape == (1, embed.dim)
