@@ -65,5 +65,5 @@ def test_no_stage_imports_the_pipeline_or_cli():
             continue
         source = (ROOT / module).read_text()
         assert "mcvrt.cli" not in source, module
-        if module != "mcvrt/pipeline.py":
+        if module not in {"mcvrt/pipeline.py", "mcvrt/api.py"}:  # api: the Python entry point
             assert "mcvrt.pipeline" not in source, module
