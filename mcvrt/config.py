@@ -143,6 +143,11 @@ class MatchingConfig:
     rerank_k1: int = 10  # neighbours of the k-reciprocal sets
     rerank_k2: int = 3  # neighbours averaged in the local query expansion (1 = none)
     rerank_lambda: float = 0.3  # weight of the base score (the rest: Jaccard of neighbour sets)
+    link_rounds: int = 2  # rounds of matching with a camera-link model learned from the run
+    link_min_similarity: float = 0.87  # confident pairs (mutual best) the model starts from
+    link_min_transitions: int = 3  # a camera pair needs this many consistent transitions
+    link_margin_s: float = 1.0  # added to both ends of a learned travel-time window
+    link_margin: float = 0.5  # added around learned exit / entry boxes: share of the view size
 
     def __post_init__(self) -> None:
         require(-1 <= self.min_similarity <= 1, "matching.min_similarity must be in [-1, 1]")
@@ -152,6 +157,12 @@ class MatchingConfig:
         require(1 <= self.rerank_k2 <= self.rerank_k1 + 1,
                 "matching.rerank_k2 must be in [1, rerank_k1 + 1]")
         require(0 <= self.rerank_lambda <= 1, "matching.rerank_lambda must be in [0, 1]")
+        require(self.link_rounds >= 0, "matching.link_rounds must be >= 0")
+        require(-1 <= self.link_min_similarity <= 1,
+                "matching.link_min_similarity must be in [-1, 1]")
+        require(self.link_min_transitions >= 2, "matching.link_min_transitions must be >= 2")
+        require(self.link_margin_s >= 0 and self.link_margin >= 0,
+                "matching.link_margin_s and link_margin must be >= 0")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Literal
 
+import yaml
+
 from mcvrt.types import Tracklet, TrackletKey
 
 CLASS_NAMES = {2: "car", 3: "motorcycle", 5: "bus", 7: "truck"}  # COCO ids
@@ -123,6 +125,13 @@ def write_json(path: str | Path, obj: Any) -> None:
     with atomic_write(path) as f:
         json.dump(obj, f, indent=2)
         f.write("\n")
+
+
+def write_yaml(path: str | Path, obj: Any, comment: str = "") -> None:
+    """`obj` as block YAML in the given key order, after `comment` lines (each gets "# ")."""
+    with atomic_write(path) as f:
+        f.writelines(f"# {line}\n" for line in comment.splitlines())
+        yaml.safe_dump(obj, f, sort_keys=False, default_flow_style=None, width=100)
 
 
 def _boxes(t: Tracklet) -> Iterator[tuple[int, tuple[float, float, float, float], float]]:

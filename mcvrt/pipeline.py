@@ -45,6 +45,7 @@ from mcvrt.export import (
     write_json,
     write_mot,
     write_tracks_csv,
+    write_yaml,
 )
 from mcvrt.interpolate import fill_gaps
 from mcvrt.tracking import Tracker
@@ -342,6 +343,13 @@ def rematch(run_dir: Path, out_dir: Path, matching: dict[str, Any] | None = None
     return associate(stored, out_dir, save_run(out_dir, stored), links)
 
 
+LEARNED_TOPOLOGY = "topology.learned.yaml"
+LEARNED_COMMENT = """Camera links learned from this run (matching.link_rounds): per ordered camera
+pair, the travel-time window and where tracklets leave the first camera and enter the second.
+Edit it and pass it as --topology to use it instead of learning (camera pairs it does not list
+then never link)."""
+
+
 def associate(stored: StoredRun, out_dir: Path, outputs: list[Path],
               links: Links = NO_LINKS) -> RunResult:
     """Match the stored tracklets across cameras and write the outputs, summary.json last."""
@@ -350,6 +358,12 @@ def associate(stored: StoredRun, out_dir: Path, outputs: list[Path],
     global_ids, graph = match_tracklets(stored.tracklets, cfg.matching,
                                         load_compare(cfg.appearance), links)
     seconds = stored.seconds + (times.add("match", t) - t)
+    learned = out_dir / LEARNED_TOPOLOGY
+    if graph.graph.get("topology_source") == "learned":
+        write_yaml(learned, graph.graph["topology"], LEARNED_COMMENT)
+        outputs.append(learned)
+    else:
+        learned.unlink(missing_ok=True)  # not left over from an earlier run into this folder
     outputs += write_outputs(cfg, stored.cameras, stored.tracklets, global_ids,
                              graph_to_dict(graph), out_dir)
     outputs.append(out_dir / "summary.json")

@@ -1,9 +1,10 @@
 """Cross-camera association: all cameras' tracklets -> one global id per vehicle.
 
-table (tracklets as row-aligned arrays) -> candidates (time / camera-pair blocks, `TimeGate`
-from the topology) scored by an `EdgeScorer` (registry in `scoring`) -> constrained greedy
-clustering -> global ids, and a networkx graph of the evidence (`graph`). Deterministic:
-the result does not depend on the order of the input tracklets.
+table (tracklets as row-aligned arrays) -> candidates (time / camera-pair blocks; `Gate`
+from the topology: given, learned from the run, or none) scored by an `EdgeScorer` (registry
+in `scoring`, optionally k-reciprocal re-ranked) -> constrained greedy clustering -> global
+ids, and a networkx graph of the evidence (`graph`). Deterministic: the result does not depend
+on the order of the input tracklets.
 """
 
 from __future__ import annotations
@@ -11,14 +12,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import networkx as nx
+import numpy as np
 
-from mcvrt.association.candidates import TimeGate, candidate_pairs
-from mcvrt.association.clustering import NO_LINKS, Links, cluster
+from mcvrt.association.candidates import Gate, candidate_pairs, mutual_best
+from mcvrt.association.clustering import NO_LINKS, Clustering, Links, cluster
 from mcvrt.association.graph import build_graph, graph_to_dict
 from mcvrt.association.rerank import KReciprocal
 from mcvrt.association.scoring import Compare, check_scorer, make_scorer
 from mcvrt.association.table import Table
-from mcvrt.association.topology import load_topology
+from mcvrt.association.topology import (
+    LinkLearning,
+    Topology,
+    learn_topology,
+    load_topology,
+    topology_mapping,
+)
 from mcvrt.config import MatchingConfig
 from mcvrt.types import Tracklet, TrackletKey
 
@@ -43,18 +51,56 @@ def match_tracklets(
     smallest key), and the graph of candidate edges annotated with the result.
 
     Edges join usable tracklets (``min_tracklet_frames``, an embedding) of different cameras
-    whose time gap the topology (or ``max_transition_s``) allows and whose score (the
-    ``matching.scorer``; a @ compare(b) for the cosine scorer) is >= ``min_similarity``;
-    `clustering.cluster` merges along them, honouring the user's `links`.
+    that the `Gate` allows and whose score (the ``matching.scorer``, re-ranked with
+    ``matching.rerank``) is >= ``min_similarity``; `clustering.cluster` merges along them,
+    honouring the user's `links`. The gate comes from the given topology, else from a learned
+    one (``link_rounds`` > 0), else from ``max_transition_s`` alone. A learned topology starts
+    from confident pairs (mutual best with a base score >= ``link_min_similarity``) and is
+    learned again from them and each round's identities; the graph keeps the topology that made its
+    edges (``graph.graph["topology"]`` with its ``topology_source``).
     """
     table = Table.build(tracklets, cfg.min_tracklet_frames)
-    windows = load_topology(cfg.topology) if cfg.topology is not None else None
-    gate = TimeGate.build(table.camera_ids, cfg.max_transition_s, windows)
-    scorer = make_scorer(cfg.scorer, table, compare)
-    if cfg.rerank:
-        scorer = KReciprocal(table, scorer, gate, cfg.rerank_k1, cfg.rerank_k2,
-                             cfg.rerank_lambda)
-    pairs = candidate_pairs(table, scorer, cfg.min_similarity, gate)
-    clustering = cluster(table, pairs, scorer, cfg.min_similarity, links)
+    base = make_scorer(cfg.scorer, table, compare)
+    topology, source, rounds = None, None, 1
+    if cfg.topology is not None:
+        topology, source = load_topology(cfg.topology), "given"
+    elif cfg.link_rounds:
+        default = Gate.build(table.camera_ids, cfg.max_transition_s)
+        confident = candidate_pairs(table, base, cfg.link_min_similarity, default)
+        keep = mutual_best(table, confident)
+        seeds = confident.i[keep], confident.j[keep]
+        topology = learn(table, *seeds, cfg)
+        source, rounds = "learned", cfg.link_rounds
+    for round_ in range(rounds):
+        gate = Gate.build(table.camera_ids, cfg.max_transition_s, topology,
+                          default=source == "learned")
+        scorer = base if not cfg.rerank else KReciprocal(
+            table, base, gate, cfg.rerank_k1, cfg.rerank_k2, cfg.rerank_lambda)
+        pairs = candidate_pairs(table, scorer, cfg.min_similarity, gate)
+        clustering = cluster(table, pairs, scorer, cfg.min_similarity, links)
+        if round_ + 1 < rounds:  # the seeds stay: a gated round cannot widen a window itself
+            first, second = transitions(table, clustering)
+            found = np.unique([np.r_[seeds[0], first], np.r_[seeds[1], second]], axis=1)
+            topology = learn(table, *found, cfg)
     graph = build_graph(table, pairs, clustering, links)
+    if source is not None:
+        graph.graph |= {"topology_source": source, "topology": topology_mapping(topology)}
     return dict(zip(table.keys, clustering.labels.tolist(), strict=True)), graph
+
+
+def learn(table: Table, first: np.ndarray, second: np.ndarray, cfg: MatchingConfig) -> Topology:
+    """`learn_topology` with the ``link_*`` settings of `cfg`."""
+    rules = LinkLearning(cfg.link_min_transitions, cfg.link_margin_s, cfg.link_margin)
+    return learn_topology(table, first, second, rules)
+
+
+def transitions(table: Table, clustering: Clustering) -> tuple[np.ndarray, np.ndarray]:
+    """Every (earlier row, later row) of one identity seen by two different cameras."""
+    rows = np.argsort(clustering.labels, kind="stable")  # by identity, then start time
+    first, second = [], []
+    for members in np.split(rows, np.flatnonzero(np.diff(clustering.labels[rows])) + 1):
+        a, b = np.triu_indices(len(members), k=1)
+        cross = table.cameras[members[a]] != table.cameras[members[b]]
+        first.append(members[a][cross])
+        second.append(members[b][cross])
+    return np.concatenate(first), np.concatenate(second)

@@ -1,8 +1,9 @@
 """k-reciprocal re-ranking (Zhong et al., CVPR 2017) of edge scores, inside the candidate blocks.
 
 A tracklet's neighbours are itself and the tracklets it could be linked to (usable, another
-camera, a time gap the `TimeGate` allows), ranked by the base score, so neighbour lists come
-from the same time blocks as the candidates and the cost grows with the local density only.
+camera, a pair the `Gate` allows: time gap and zones), ranked by the base score, so neighbour
+lists come from the same time blocks as the candidates and the cost grows with the local
+density only.
 With R(p, k) the k-reciprocal set of p (q among p's k nearest and p among q's), each p gets a
 weighted set V(p): R(p, k1), expanded by R(q, k1 / 2) of members q that share more than 2/3 of
 it, weighted by exp(-distance) (distance = 1 - base score) and normalised, then averaged over
@@ -21,7 +22,7 @@ import itertools
 import numpy as np
 from scipy import sparse
 
-from mcvrt.association.candidates import TimeGate, blocks
+from mcvrt.association.candidates import Gate, blocks
 from mcvrt.association.scoring import EdgeScorer, Index
 from mcvrt.association.table import Table
 
@@ -31,7 +32,7 @@ _PAIRS_PER_CHUNK = 1 << 21  # (row, row, column) triples summed at once in `_min
 class KReciprocal:
     """An `EdgeScorer`: `base` re-ranked by k-reciprocal neighbours (module docstring)."""
 
-    def __init__(self, table: Table, base: EdgeScorer, gate: TimeGate, k1: int, k2: int,
+    def __init__(self, table: Table, base: EdgeScorer, gate: Gate, k1: int, k2: int,
                  lam: float) -> None:
         self.base, self.lam = base, lam
         ranked = nearest(table, base, gate, k1)
@@ -47,7 +48,7 @@ class KReciprocal:
         return (self.lam * self.base(rows, cols) + (1.0 - self.lam) * jaccard).astype(np.float32)
 
 
-def nearest(table: Table, base: EdgeScorer, gate: TimeGate, k: int) -> np.ndarray:
+def nearest(table: Table, base: EdgeScorer, gate: Gate, k: int) -> np.ndarray:
     """(N, k + 1) rows: each tracklet itself, then its k best-scoring link candidates, best
     first (ties by row), -1 where it has fewer."""
     n = len(table)
@@ -56,8 +57,7 @@ def nearest(table: Table, base: EdgeScorer, gate: TimeGate, k: int) -> np.ndarra
         i, j = np.arange(lo, hi)[:, None], np.arange(lo, stop)[None, :]
         ok = (j > i) & table.usable[i] & table.usable[j]
         rows, cols = np.nonzero(ok)
-        ok[rows, cols] = gate.allows(table.cameras[rows + lo], table.cameras[cols + lo],
-                                     table.time_gaps(rows + lo, cols + lo))
+        ok[rows, cols] = gate.allows(table, rows + lo, cols + lo)
         score = np.where(ok, base(slice(lo, hi), slice(lo, stop)), -np.inf)
         r, c, best = _top(score, k)  # each row's best later rows
         found.append((r + lo, c + lo, best))

@@ -17,7 +17,9 @@ class Table:
 
     ``usable`` marks the rows that may get edges: at least ``min_frames`` frames and an
     embedding. ``embeddings`` is (N, D) float32, the usable rows' embeddings and zero rows
-    for the others.
+    for the others. Where a tracklet begins (``entry``) and ends (``exit``): the centre of its
+    first / last box in pixels, and its heading there (`end_motion`); ``view_wh`` approximates
+    each camera's image size by the extent of its boxes.
     """
 
     tracklets: tuple[Tracklet, ...]
@@ -28,6 +30,11 @@ class Table:
     embeddings: np.ndarray  # (N, D) float32
     has_embedding: np.ndarray  # (N,) bool
     usable: np.ndarray  # (N,) bool
+    entry_xy: np.ndarray  # (N, 2) float64
+    entry_heading: np.ndarray  # (N,) float64 degrees, NaN when unknown
+    exit_xy: np.ndarray  # (N, 2) float64
+    exit_heading: np.ndarray  # (N,) float64 degrees, NaN when unknown
+    view_wh: np.ndarray  # (C, 2) float64: per camera, how far its boxes reach right and down
 
     @classmethod
     def build(cls, tracklets: Sequence[Tracklet], min_frames: int) -> Table:
@@ -45,6 +52,8 @@ class Table:
             embeddings[row] = ordered[row].embedding
         camera_ids = tuple(sorted({t.camera_id for t in ordered}))
         code = {camera: i for i, camera in enumerate(camera_ids)}
+        entry = [end_motion(t, last=False) for t in ordered]
+        exit_ = [end_motion(t, last=True) for t in ordered]
         return cls(
             tracklets=ordered,
             starts=np.array([t.start_s for t in ordered], dtype=np.float64),
@@ -54,6 +63,13 @@ class Table:
             embeddings=embeddings,
             has_embedding=has,
             usable=usable,
+            entry_xy=np.array([xy for xy, _ in entry], np.float64).reshape(-1, 2),
+            entry_heading=np.array([h for _, h in entry], np.float64),
+            exit_xy=np.array([xy for xy, _ in exit_], np.float64).reshape(-1, 2),
+            exit_heading=np.array([h for _, h in exit_], np.float64),
+            view_wh=np.array([np.max([t.xyxy[:, 2:].max(axis=0) for t in ordered
+                                      if t.camera_id == camera], axis=0)
+                              for camera in camera_ids], np.float64).reshape(-1, 2),
         )
 
     def __len__(self) -> int:
@@ -72,3 +88,24 @@ class Table:
         (< 0: they overlap)."""
         return (np.maximum(self.starts[i], self.starts[j])
                 - np.minimum(self.ends[i], self.ends[j]))
+
+
+HEADING_S = 1.0  # a tracklet's heading at an end: its motion over this many seconds there
+MIN_MOTION_PX = 2.0  # less motion than this leaves the heading unknown
+
+
+def end_motion(tracklet: Tracklet, last: bool) -> tuple[np.ndarray, float]:
+    """Centre of the tracklet's first (or last) box, and the direction it moves there: the
+    angle in degrees of the centre's displacement over `HEADING_S` (image axes: 0 = right,
+    90 = down), NaN when it moves less than `MIN_MOTION_PX`."""
+    centres = (tracklet.xyxy[:, :2] + tracklet.xyxy[:, 2:]).astype(np.float64) / 2.0
+    times = tracklet.frames / tracklet.fps
+    if last:
+        near = times >= times[-1] - HEADING_S
+        point, move = centres[-1], centres[-1] - centres[near][0]
+    else:
+        near = times <= times[0] + HEADING_S
+        point, move = centres[0], centres[near][-1] - centres[0]
+    if np.hypot(*move) < MIN_MOTION_PX:
+        return point, float("nan")
+    return point, float(np.degrees(np.arctan2(move[1], move[0])))

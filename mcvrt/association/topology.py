@@ -1,31 +1,79 @@
-"""Camera topology: which camera pairs a vehicle can pass between, and how long it takes.
+"""Camera topology: between which cameras vehicles travel, how long it takes, and where they
+leave the first camera's view and enter the second's.
 
-A user's ``--topology`` YAML (`load_topology`) lists transition windows per camera pair.
+A `Topology` maps an ordered camera pair (seen first, seen next) to a `Link`: the travel-time
+window and, optionally, the exit zone in the first camera and the entry zone in the second.
+It comes from the user's ``--topology`` YAML (`load_topology`) or is learned from the run's own
+confident cross-camera pairs (`learn_topology`), and is written back as YAML that
+`load_topology` reads (`topology_mapping`).
+
+YAML format::
+
+    pairs:
+      - {cameras: [camA, camB], min_s: 5, max_s: 60}    # both directions
+      - cameras: [camA, camB]       # camA first, then camB only (one_way: true, or zones given)
+        min_s: 2.5                  # seconds from leaving camA's view to entering camB's
+        max_s: 7.0                  # (min_s < 0: fields of view overlap)
+        transitions: 12             # optional, informational: what a learned link rests on
+        exit: {box: [x1, y1, x2, y2], heading_deg: -80, tolerance_deg: 40}   # in camA
+        entry: {box: [x1, y1, x2, y2], heading_deg: 100, tolerance_deg: 40}  # in camB
+
+A zone box is in pixels of its camera; a tracklet ends (exit) or begins (entry) in it when the
+centre of its last (first) box lies inside, and, when the zone has a heading, when the
+direction it moves there is within ``tolerance_deg`` of it (image axes: 0 = right, 90 = down).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
+from mcvrt.association.table import Table
 from mcvrt.errors import InputError
 
-# (camera, camera) -> (min_s, max_s); a window applies to the pair in either order
-Windows = dict[tuple[str, str], tuple[float, float]]
+PAIR_KEYS = {"cameras", "min_s", "max_s", "one_way", "exit", "entry", "transitions"}
+ZONE_KEYS = {"box", "heading_deg", "tolerance_deg"}
 
 
-def load_topology(path: str | Path) -> Windows:
-    """Read per-camera-pair transition windows from YAML; a window applies in both directions.
+@dataclass(frozen=True)
+class Zone:
+    """Where tracklets of one camera end (exit) or begin (entry) on a link."""
 
-    Format::
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2 pixels
+    heading_deg: float | None = None  # direction of motion there; None: any
+    tolerance_deg: float = 45.0
 
-        pairs:
-          - {cameras: [camA, camB], min_s: 5, max_s: 60}
+    def holds(self, xy: np.ndarray, heading: np.ndarray) -> np.ndarray:
+        """Mask of the points (N, 2) inside the box whose heading (N,) degrees fits (an
+        unknown, NaN heading fits)."""
+        x1, y1, x2, y2 = self.box
+        inside = (xy[:, 0] >= x1) & (xy[:, 0] <= x2) & (xy[:, 1] >= y1) & (xy[:, 1] <= y2)
+        if self.heading_deg is None:
+            return inside
+        off = np.abs((heading - self.heading_deg + 180.0) % 360.0 - 180.0)
+        return inside & ~(off > self.tolerance_deg)
 
-    ``min_s`` may be negative for cameras whose fields of view overlap. Raises `InputError`.
-    """
+
+@dataclass(frozen=True)
+class Link:
+    """Travel from one camera to another: time window, exit and entry zones."""
+
+    min_s: float
+    max_s: float
+    exit: Zone | None = None  # in the camera seen first
+    entry: Zone | None = None  # in the camera seen next
+    evidence: int = 0  # learned: the transitions it was estimated from (0: given)
+
+
+Topology = dict[tuple[str, str], Link]  # (camera seen first, camera seen next) -> link
+
+
+def load_topology(path: str | Path) -> Topology:
+    """Read a topology YAML (module docstring); raises `InputError` naming the bad entry."""
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as err:
@@ -33,26 +81,191 @@ def load_topology(path: str | Path) -> Windows:
     except yaml.YAMLError as err:
         raise InputError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from err
     pairs = data.get("pairs") if isinstance(data, dict) else None
-    if not isinstance(pairs, list) or not pairs or set(data) != {"pairs"}:
-        raise InputError(f"{path}: expected a mapping with one key 'pairs': a non-empty list")
-    windows: Windows = {}
+    if not isinstance(pairs, list) or set(data) != {"pairs"}:
+        raise InputError(f"{path}: expected a mapping with one key 'pairs': a list")
+    topology: Topology = {}
     for i, entry in enumerate(pairs):
-        a, b, window = _parse_pair(entry, f"{path}: pairs[{i}]")
-        if (a, b) in windows or (b, a) in windows:
-            raise InputError(f"{path}: pairs[{i}]: cameras {a!r} and {b!r} are listed twice")
-        windows[(a, b)] = window
-    return windows
+        where = f"{path}: pairs[{i}]"
+        for key, link in _parse_pair(entry, where).items():
+            if key in topology:
+                raise InputError(f"{where}: travel from {key[0]!r} to {key[1]!r} is listed twice")
+            topology[key] = link
+    return topology
 
 
-def _parse_pair(entry: Any, where: str) -> tuple[str, str, tuple[float, float]]:
-    """One `pairs` entry as (camera, camera, (min_s, max_s)); raises `InputError`."""
-    if not isinstance(entry, dict) or set(entry) != {"cameras", "min_s", "max_s"}:
-        raise InputError(f"{where}: expected exactly the keys cameras, min_s, max_s")
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _parse_pair(entry: Any, where: str) -> Topology:
+    """One `pairs` entry: its link, or its two links when it goes both ways."""
+    if not isinstance(entry, dict) or not {"cameras", "min_s", "max_s"} <= set(entry) <= PAIR_KEYS:
+        raise InputError(f"{where}: expected the keys cameras, min_s, max_s and optionally "
+                         "one_way, exit, entry, transitions")
     cameras, low, high = entry["cameras"], entry["min_s"], entry["max_s"]
     if not (isinstance(cameras, list) and len(cameras) == 2 and cameras[0] != cameras[1]
             and all(isinstance(c, str) for c in cameras)):
         raise InputError(f"{where}: cameras must be a list of two different camera ids")
-    numbers = [v for v in (low, high) if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    if len(numbers) != 2 or not low <= high:
+    if not (_number(low) and _number(high) and low <= high):
         raise InputError(f"{where}: min_s and max_s must be numbers with min_s <= max_s")
-    return cameras[0], cameras[1], (float(low), float(high))
+    zones = {k: _parse_zone(entry[k], f"{where}: {k}") for k in ("exit", "entry") if k in entry}
+    one_way = entry.get("one_way", bool(zones))
+    if not isinstance(one_way, bool) or (zones and not one_way):
+        raise InputError(f"{where}: one_way must be true or false (true with exit / entry zones)")
+    evidence = entry.get("transitions", 0)
+    if not isinstance(evidence, int) or isinstance(evidence, bool) or evidence < 0:
+        raise InputError(f"{where}: transitions must be a whole number >= 0")
+    link = Link(float(low), float(high), zones.get("exit"), zones.get("entry"), evidence)
+    a, b = cameras
+    return {(a, b): link} if one_way else {(a, b): link, (b, a): link}
+
+
+def _parse_zone(zone: Any, where: str) -> Zone:
+    if not isinstance(zone, dict) or not {"box"} <= set(zone) <= ZONE_KEYS:
+        raise InputError(f"{where}: expected the keys box and optionally heading_deg, "
+                         "tolerance_deg")
+    box = zone["box"]
+    if not (isinstance(box, list) and len(box) == 4 and all(map(_number, box))
+            and box[0] < box[2] and box[1] < box[3]):
+        raise InputError(f"{where}: box must be [x1, y1, x2, y2] pixels with x1 < x2, y1 < y2")
+    heading, tolerance = zone.get("heading_deg"), zone.get("tolerance_deg", 45.0)
+    if not (heading is None or _number(heading)) or not (_number(tolerance)
+                                                         and 0 < tolerance <= 180):
+        raise InputError(f"{where}: heading_deg must be a number, tolerance_deg in (0, 180]")
+    return Zone(tuple(float(v) for v in box), None if heading is None else float(heading),
+                float(tolerance))
+
+
+def topology_mapping(topology: Topology) -> dict[str, Any]:
+    """`topology` as YAML data that `load_topology` reads back (one one-way entry per link)."""
+
+    def zone(z: Zone) -> dict[str, Any]:
+        x1, y1, x2, y2 = z.box
+        out: dict[str, Any] = {"box": [int(np.floor(x1)), int(np.floor(y1)), int(np.ceil(x2)),
+                                       int(np.ceil(y2))]}
+        if z.heading_deg is not None:
+            out |= {"heading_deg": round(z.heading_deg), "tolerance_deg": round(z.tolerance_deg)}
+        return out
+
+    pairs = []
+    for (a, b), link in sorted(topology.items()):
+        entry: dict[str, Any] = {"cameras": [a, b], "one_way": True,
+                                 "min_s": float(np.floor(link.min_s * 10) / 10),
+                                 "max_s": float(np.ceil(link.max_s * 10) / 10)}
+        entry |= {k: zone(z) for k, z in (("exit", link.exit), ("entry", link.entry)) if z}
+        if link.evidence:
+            entry["transitions"] = link.evidence
+        pairs.append(entry)
+    return {"pairs": pairs}
+
+
+@dataclass(frozen=True)
+class LinkLearning:
+    """How `learn_topology` turns transitions into links (the ``matching.link_*`` settings)."""
+
+    min_transitions: int  # a camera pair needs this many consistent transitions
+    margin_s: float  # added to both ends of the travel-time window
+    margin: float  # added around the exit and entry boxes, as a share of the view
+    spread: float = 3.0  # inliers lie within this many robust deviations of the median
+
+
+# the smallest deviation each feature is allowed, so that tight clusters keep their inliers
+FLOORS = {"xy": 40.0, "heading": 20.0}
+GAP_JUMP_S = 3.0  # a travel time this far (and 4x the usual) from all others is a wrong pair
+HEADING_MARGIN_DEG, MIN_TOLERANCE_DEG = 15.0, 45.0  # a learned zone's heading tolerance
+
+
+def learn_topology(table: Table, first: np.ndarray, second: np.ndarray,
+                   rules: LinkLearning) -> Topology:
+    """Links from transitions: the vehicle of row ``first[k]`` of `table` seen, then that of
+    ``second[k]``.
+
+    Per ordered camera pair, transitions far from the median (more than ``spread`` robust
+    deviations, with `FLOORS`) in exit point, entry point or heading, then those with a travel
+    time far from all others (`_isolated`), are dropped as wrong pairs; with at least
+    ``min_transitions`` left, the link's window spans their gaps and
+    its zones their exit / entry points, each widened by the margin and by the mean spacing of
+    the values (so a window from few transitions is wider), the zones headed at the circular
+    mean with a tolerance covering them.
+    """
+    topology: Topology = {}
+    n, gaps = len(table.camera_ids), table.time_gaps(first, second)
+    exit_xy, entry_xy = table.exit_xy, table.entry_xy
+    exit_heading, entry_heading = table.exit_heading, table.entry_heading
+    pair = table.cameras[first] * n + table.cameras[second]
+    for code in np.unique(pair):
+        k = np.flatnonzero(pair == code)
+        a, b = first[k], second[k]
+        keep = (_near(exit_xy[a, 0], FLOORS["xy"], rules.spread)
+                & _near(exit_xy[a, 1], FLOORS["xy"], rules.spread)
+                & _near(entry_xy[b, 0], FLOORS["xy"], rules.spread)
+                & _near(entry_xy[b, 1], FLOORS["xy"], rules.spread)
+                & _near_angle(exit_heading[a], rules.spread)
+                & _near_angle(entry_heading[b], rules.spread))
+        keep[keep] = ~_isolated(gaps[k][keep])
+        if keep.sum() < rules.min_transitions:
+            continue
+        g = gaps[k][keep]
+        spacing = (g.max() - g.min()) / (len(g) - 1)  # what the extremes likely missed
+        link = Link(float(g.min() - rules.margin_s - spacing),
+                    float(g.max() + rules.margin_s + spacing),
+                    _zone(exit_xy[a[keep]], exit_heading[a[keep]],
+                          rules.margin * table.view_wh[code // n]),
+                    _zone(entry_xy[b[keep]], entry_heading[b[keep]],
+                          rules.margin * table.view_wh[code % n]),
+                    int(keep.sum()))
+        topology[(table.camera_ids[code // n], table.camera_ids[code % n])] = link
+    return topology
+
+
+def _isolated(gaps: np.ndarray) -> np.ndarray:
+    """Mask of the travel times far from every other one: a nearest neighbour further than
+    `GAP_JUMP_S` and 4x the median nearest-neighbour distance (a wrong pair lies apart from
+    the bulk; a spread around the median would let it stretch a wide window)."""
+    if len(gaps) < 3:
+        return np.zeros(len(gaps), bool)
+    order = np.argsort(gaps, kind="stable")
+    steps = np.diff(gaps[order])
+    nearest = np.empty(len(gaps))
+    nearest[order] = np.minimum(np.r_[np.inf, steps], np.r_[steps, np.inf])
+    return nearest > max(GAP_JUMP_S, 4.0 * float(np.median(nearest)))
+
+
+def _near(values: np.ndarray, floor: float, spread: float) -> np.ndarray:
+    """Mask of the values within `spread` robust deviations (at least `floor`) of the median."""
+    median = np.median(values)
+    deviation = max(1.4826 * np.median(np.abs(values - median)), floor)
+    return np.abs(values - median) <= spread * deviation
+
+
+def _near_angle(degrees: np.ndarray, spread: float) -> np.ndarray:
+    """`_near` for headings (circular; an unknown, NaN heading is near)."""
+    known = ~np.isnan(degrees)
+    if not known.any():
+        return np.ones(len(degrees), bool)
+    off = _angle_off(degrees, _circular_mean(degrees[known]))
+    deviation = max(1.4826 * np.median(off[known]), FLOORS["heading"])
+    return ~(off > spread * deviation)
+
+
+def _circular_mean(degrees: np.ndarray) -> float:
+    return float(np.degrees(np.angle(np.exp(1j * np.radians(degrees)).mean())))
+
+
+def _angle_off(degrees: np.ndarray, centre: float) -> np.ndarray:
+    """Absolute angular distance in degrees (NaN stays NaN)."""
+    return np.abs((degrees - centre + 180.0) % 360.0 - 180.0)
+
+
+def _zone(xy: np.ndarray, heading: np.ndarray, margin: np.ndarray) -> Zone:
+    """The box around `xy`, widened by `margin` (x, y pixels) and by the mean spacing of the
+    points (what so few points likely missed), headed at the circular mean of the known
+    headings with a tolerance covering them."""
+    spacing = (xy.max(axis=0) - xy.min(axis=0)) / max(len(xy) - 1, 1)
+    low, high = xy.min(axis=0) - margin - spacing, xy.max(axis=0) + margin + spacing
+    known = heading[~np.isnan(heading)]
+    if not len(known):
+        return Zone((*low.tolist(), *high.tolist()))
+    centre = _circular_mean(known)
+    tolerance = min(float(_angle_off(known, centre).max()) + HEADING_MARGIN_DEG, 180.0)
+    return Zone((*low.tolist(), *high.tolist()), centre, max(tolerance, MIN_TOLERANCE_DEG))

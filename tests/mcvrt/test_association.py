@@ -3,22 +3,26 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from mcvrt.association import Links, graph_to_dict, load_topology, match_tracklets
-from mcvrt.association.candidates import TimeGate
+from mcvrt.association.candidates import Gate
 from mcvrt.association.scoring import SCORERS, CosineScorer, register_scorer
 from mcvrt.association.table import Table
+from mcvrt.association.topology import Link, Zone, topology_mapping
 from mcvrt.config import MatchingConfig
 from mcvrt.errors import InputError
 from mcvrt.types import Tracklet
 from reid.errors import ConfigError
 
 Factory = Callable[..., Tracklet]
-CFG = MatchingConfig(min_similarity=0.6)  # max_transition_s 120, min_tracklet_frames 5
+# the plain gate (no learned camera links); max_transition_s 120, min_tracklet_frames 5
+CFG = MatchingConfig(min_similarity=0.6, link_rounds=0)
 
 
 def planted(make: Factory, vehicles: int = 6, seed: int = 0) -> list[Tracklet]:
@@ -109,12 +113,12 @@ def test_chaining_is_prevented_by_average_linkage(tracklet_factory: Factory) -> 
     assert sorted(graph.edges) == [(("c1", 1), ("c2", 1)), (("c2", 1), ("c3", 1))]
     # merging {a, b} with c: mean(0.2, 0.75) = 0.475 < 0.6
     assert global_ids == {("c1", 1): 1, ("c2", 1): 1, ("c3", 1): 2}
-    loose, _ = match_tracklets(tracklets, MatchingConfig(min_similarity=0.45))
+    loose, _ = match_tracklets(tracklets, replace(CFG, min_similarity=0.45))
     assert set(loose.values()) == {1}
 
 
 def test_pairs_beyond_max_transition_are_never_linked(tracklet_factory: Factory) -> None:
-    cfg = MatchingConfig(max_transition_s=10.0)
+    cfg = replace(CFG, min_similarity=0.85, max_transition_s=10.0)
     tracklets = [
         tracklet_factory("c1", 1, range(0, 20)),  # ends 1.9 s
         tracklet_factory("c2", 1, range(130, 150)),  # starts 13.0 s: gap 11.1 s (10.1 s to c3)
@@ -145,26 +149,37 @@ def test_topology_windows_decide_which_pairs_link(tracklet_factory: Factory, tmp
     assert global_ids == {("c1", 1): 1, ("c2", 2): 1, ("c2", 1): 2, ("c3", 1): 3}
 
 
+OVERLAP = Link(-5.0, 0.0)
+# c1/1 ends at (29, 25) moving right (+x, heading 0); a c2 tracklet begins at (f + 20, 25)
+EXIT_RIGHT = Zone((20.0, 0.0, 60.0, 50.0), 0.0, 45.0)
+
+
 @pytest.mark.parametrize(
-    "frames_b, camera_b, windows, expected",
+    "frames_b, camera_b, topology, default, expected",
     [
-        (range(100, 110), "c2", None, True),  # gap 8.1 s
-        (range(1300, 1310), "c2", None, False),  # gap 128.1 s
-        (range(5, 15), "c1", None, False),  # same camera
-        (range(5, 15), "c2", {("c1", "c2"): (-5.0, 0.0)}, True),  # overlap -0.4 s in window
-        (range(100, 110), "c2", {("c1", "c2"): (-5.0, 0.0)}, False),
-        (range(100, 110), "c2", {("c1", "c3"): (0.0, 60.0)}, False),  # pair not listed
+        (range(100, 110), "c2", None, False, True),  # gap 8.1 s
+        (range(1300, 1310), "c2", None, False, False),  # gap 128.1 s
+        (range(5, 15), "c1", None, False, False),  # same camera
+        (range(5, 15), "c2", {("c1", "c2"): OVERLAP}, False, True),  # -0.4 s in window
+        (range(100, 110), "c2", {("c1", "c2"): OVERLAP}, False, False),
+        (range(100, 110), "c2", {("c2", "c1"): Link(0, 60)}, False, False),  # other way only
+        (range(100, 110), "c2", {("c1", "c3"): Link(0, 60)}, False, False),  # pair not listed
+        (range(100, 110), "c2", {("c1", "c3"): Link(0, 60)}, True, True),  # ... default
+        (range(100, 110), "c2", {("c1", "c2"): Link(0, 60, EXIT_RIGHT)}, False, True),
+        (range(100, 110), "c2", {("c1", "c2"): Link(0, 60, replace(EXIT_RIGHT, heading_deg=180))},
+         False, False),  # moving the other way
+        (range(100, 110), "c2", {("c1", "c2"): Link(0, 60, None, Zone((0, 0, 100, 50)))},
+         False, False),  # entering elsewhere: at x = 120
     ],
-    ids=["in-range", "too-late", "same-camera", "in-window", "out-of-window", "unlisted"],
+    ids=["in-range", "too-late", "same-camera", "in-window", "out-of-window", "one-way",
+         "unlisted", "unlisted-default", "exit-zone", "exit-heading", "entry-zone"],
 )
-def test_time_gate(tracklet_factory: Factory, frames_b, camera_b, windows, expected) -> None:
+def test_gate(tracklet_factory: Factory, frames_b, camera_b, topology, default,
+              expected) -> None:
     table = Table.build([tracklet_factory("c1", 1, range(0, 10)),
                          tracklet_factory(camera_b, 2, frames_b)], 1)
-    gate = TimeGate.build(table.camera_ids, CFG.max_transition_s, windows)
-    for i, j in [(0, 1), (1, 0)]:
-        gap = table.time_gaps(np.array([i]), np.array([j]))
-        allowed = gate.allows(table.cameras[[i]], table.cameras[[j]], gap)
-        assert allowed.tolist() == [expected]
+    gate = Gate.build(table.camera_ids, CFG.max_transition_s, topology, default)
+    assert gate.allows(table, np.array([0]), np.array([1])).tolist() == [expected]
 
 
 def test_time_gap_is_negative_overlap(tracklet_factory: Factory) -> None:
@@ -193,7 +208,7 @@ def test_blocking_finds_exactly_the_brute_force_edges(tracklet_factory: Factory)
                          base[i % 40] + rng.normal(scale=0.3, size=8))
         for i, start in enumerate(sorted(rng.integers(0, 6000, size=1200)))
     ]
-    cfg = MatchingConfig(min_similarity=0.6, max_transition_s=30.0)
+    cfg = replace(CFG, max_transition_s=30.0)
     _, graph = match_tracklets(tracklets, cfg)
     embeddings = np.stack([t.embedding for t in tracklets])
     close = np.triu(embeddings @ embeddings.T >= cfg.min_similarity, k=1)
@@ -244,7 +259,7 @@ def test_a_registered_scorer_replaces_the_cosine(tracklet_factory: Factory,
     tracklets = [tracklet_factory("c1", 1, range(0, 20), (1.0, 0.0)),
                  tracklet_factory("c2", 1, range(30, 50), (0.0, 1.0))]
     assert set(match_tracklets(tracklets, CFG)[0].values()) == {1, 2}
-    ids, graph = match_tracklets(tracklets, MatchingConfig(scorer="constant"))
+    ids, graph = match_tracklets(tracklets, replace(CFG, scorer="constant"))
     assert set(ids.values()) == {1}
     assert graph.edges[("c1", 1), ("c2", 1)]["similarity"] == pytest.approx(0.99)
 
@@ -257,8 +272,28 @@ def test_unknown_scorer_is_a_config_error(tracklet_factory: Factory) -> None:
 def test_load_topology_values(tmp_path: Path) -> None:
     path = write_topology(tmp_path, "pairs:\n"
                                     "  - {cameras: [a, b], min_s: -2, max_s: 60}\n"
-                                    "  - {cameras: [b, c], min_s: 5.5, max_s: 9}\n")
-    assert load_topology(path) == {("a", "b"): (-2.0, 60.0), ("b", "c"): (5.5, 9.0)}
+                                    "  - {cameras: [b, c], min_s: 5.5, max_s: 9, one_way: true}\n"
+                                    "  - cameras: [c, b]\n"
+                                    "    min_s: 1\n"
+                                    "    max_s: 4\n"
+                                    "    transitions: 7\n"
+                                    "    exit: {box: [0, 0, 10, 20], heading_deg: -90}\n"
+                                    "    entry: {box: [5, 5, 15, 25], tolerance_deg: 30}\n")
+    assert load_topology(path) == {
+        ("a", "b"): Link(-2.0, 60.0), ("b", "a"): Link(-2.0, 60.0), ("b", "c"): Link(5.5, 9.0),
+        ("c", "b"): Link(1.0, 4.0, Zone((0.0, 0.0, 10.0, 20.0), -90.0, 45.0),
+                         Zone((5.0, 5.0, 15.0, 25.0), None, 30.0), evidence=7)}
+
+
+def test_topology_mapping_reads_back(tmp_path: Path) -> None:
+    topology = {("a", "b"): Link(-2.04, 60.01, Zone((1.5, 2.0, 30.2, 40.0), -91.4, 35.2),
+                                 Zone((0.0, 0.0, 8.0, 9.0)), evidence=12),
+                ("b", "a"): Link(3.0, 4.0)}
+    path = write_topology(tmp_path, yaml.safe_dump(topology_mapping(topology)))
+    assert load_topology(path) == {  # windows widened to 0.1 s, boxes to whole pixels
+        ("a", "b"): Link(-2.1, 60.1, Zone((1.0, 2.0, 31.0, 40.0), -91.0, 35.0),
+                         Zone((0.0, 0.0, 8.0, 9.0)), evidence=12),
+        ("b", "a"): Link(3.0, 4.0)}
 
 
 @pytest.mark.parametrize(
@@ -266,9 +301,17 @@ def test_load_topology_values(tmp_path: Path) -> None:
     [
         ("pairs: [\n", r"not valid YAML"),
         ("- a\n", r"a mapping with one key 'pairs'"),
-        ("pairs: []\n", r"a mapping with one key 'pairs'"),
+        ("pairs:\n", r"a mapping with one key 'pairs'"),
         ("pairs: [{cameras: [a, b], min_s: 1, max_s: 2}]\nextra: 1\n", r"one key 'pairs'"),
-        ("pairs: [{cameras: [a, b], min_s: 1}]\n", r"pairs\[0\]: expected exactly the keys"),
+        ("pairs: [{cameras: [a, b], min_s: 1}]\n", r"pairs\[0\]: expected the keys"),
+        ("pairs: [{cameras: [a, b], min_s: 1, max_s: 2, exit: {box: [0, 0, 1, 1]},\n"
+         "          one_way: false}]\n", r"pairs\[0\]: one_way must be true or false"),
+        ("pairs: [{cameras: [a, b], min_s: 1, max_s: 2, exit: {box: [0, 0, 0, 1]}}]\n",
+         r"pairs\[0\]: exit: box must be"),
+        ("pairs: [{cameras: [a, b], min_s: 1, max_s: 2, entry: {box: [0, 0, 1, 1],\n"
+         "          tolerance_deg: 0}}]\n", r"pairs\[0\]: entry: heading_deg must be"),
+        ("pairs: [{cameras: [a, b], min_s: 1, max_s: 2, transitions: -1}]\n",
+         r"pairs\[0\]: transitions must be"),
         ("pairs: [{cameras: [a], min_s: 1, max_s: 2}]\n", r"pairs\[0\]: cameras must be"),
         ("pairs: [{cameras: [a, a], min_s: 1, max_s: 2}]\n", r"two different camera ids"),
         ("pairs: [{cameras: [a, b], min_s: x, max_s: 2}]\n", r"pairs\[0\]: min_s and max_s"),
@@ -276,7 +319,8 @@ def test_load_topology_values(tmp_path: Path) -> None:
         ("pairs:\n  - {cameras: [a, b], min_s: 1, max_s: 2}\n"
          "  - {cameras: [b, a], min_s: 1, max_s: 2}\n", r"pairs\[1\]: .* listed twice"),
     ],
-    ids=["bad-yaml", "not-mapping", "empty", "extra-key", "missing-key", "one-camera",
+    ids=["bad-yaml", "not-mapping", "no-list", "extra-key", "missing-key", "zones-two-way",
+         "empty-box", "zero-tolerance", "negative-transitions", "one-camera",
          "same-camera", "not-number", "min-above-max", "duplicate"],
 )
 def test_load_topology_rejects_bad_files(tmp_path: Path, text: str, message: str) -> None:

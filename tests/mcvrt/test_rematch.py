@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mcvrt.association.topology import load_topology
 from mcvrt.cli import main
 from mcvrt.config import PipelineConfig
 from mcvrt.pipeline import run
@@ -72,6 +73,22 @@ def test_rematch_without_changes_reproduces_the_run(finished_run: Path, tmp_path
     rematched = load_run(tmp_path / "again")  # the rematch output can be rematched in turn
     assert rematched.config.output.gallery is False
     assert len(rematched.tracklets) == 6
+    for folder in (finished_run, tmp_path / "again"):  # too few vehicles for a link
+        assert load_topology(folder / "topology.learned.yaml") == {}
+
+
+def test_learned_topology_is_written_for_reuse_and_removed_when_not_learned(
+        finished_run: Path, tmp_path: Path) -> None:
+    learned = finished_run / "topology.learned.yaml"
+    assert learned.read_text().startswith("# Camera links learned from this run")
+    out = tmp_path / "given"
+    assert main(["rematch", str(finished_run), "--out", str(out), "--topology", str(learned)]) == 0
+    graph = json.loads((out / "graph.json").read_text())
+    assert graph["topology_source"] == "given" and graph["edges"] == []  # no pair may link
+    assert not (out / "topology.learned.yaml").exists()
+    assert main(["rematch", str(finished_run), "--out", str(finished_run),
+                 "--set", "matching.link_rounds=0"]) == 0
+    assert not learned.exists()
 
 
 def test_rematch_honours_links_and_settings(finished_run: Path, tmp_path: Path) -> None:

@@ -1,0 +1,132 @@
+"""Association ablation on the scene evaluation set: each variant of the matching settings redone
+with `mcvrt rematch` on the stored tracklets of one `bench.accuracy` run, then scored.
+
+    python -m bench.accuracy --out runs/assoc/base          # once: run and store tracklets
+    python -m bench.association --runs runs/assoc/base      # every variant, in seconds
+
+Per scene and variant: cross-camera IDF1 and its ratio to the oracle-link bound. With a learned
+camera-link model, also how its windows fit the true transitions (from scenario.json: a vehicle's
+exit from one camera's view to its entry into another's): the share of true transitions inside
+the learned window of their camera pair, and how far the window ends lie from the shortest and
+longest true travel times. Writes `--out/association.json` and `--out/association.md`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.accuracy import CACHE, load_scenes
+from bench.common import ROOT, entry, parse, report
+from mcvrt.association import NO_LINKS
+from mcvrt.association.topology import load_topology
+from mcvrt.errors import InputError
+from mcvrt.evaluation import evaluate_run
+from mcvrt.pipeline import LEARNED_TOPOLOGY, rematch
+
+OUT = ROOT / "runs" / "association"
+# name -> matching settings over the run's own (current defaults for keys it lacks)
+VARIANTS: dict[str, dict[str, Any]] = {
+    "no link model (before)": {"link_rounds": 0},
+    "no link model, threshold 0.88": {"link_rounds": 0, "min_similarity": 0.88},
+    "no link model, rerank": {"link_rounds": 0, "rerank": True, "min_similarity": 0.6},
+    "link model, 1 round": {"link_rounds": 1},
+    "link model, 2 rounds (default)": {},
+    "link model, 3 rounds": {"link_rounds": 3},
+    "link model, boxes margin 0.3": {"link_margin": 0.3},
+    "link model, threshold 0.83": {"min_similarity": 0.83},
+    "link model, threshold 0.88": {"min_similarity": 0.88},
+    "link model + rerank": {"rerank": True, "min_similarity": 0.6},
+}
+
+
+def true_transitions(scene_dir: Path) -> dict[tuple[str, str], list[float]]:
+    """Ordered camera pair -> gaps (s) from one camera's exit to the next camera's entry, over
+    every pair of sightings of a ground-truth vehicle."""
+    scenario = json.loads((scene_dir / "scenario.json").read_text())
+    gaps: dict[tuple[str, str], list[float]] = {}
+    for identity in scenario["identities"]:
+        seen = sorted(identity["appearances"], key=lambda a: a["enter_s"])
+        for k, a in enumerate(seen):
+            for b in seen[k + 1 :]:
+                if a["camera"] != b["camera"]:
+                    gaps.setdefault((a["camera"], b["camera"]), []).append(
+                        b["enter_s"] - a["exit_s"])
+    return gaps
+
+
+def window_fit(learned: Path, truth: dict[tuple[str, str], list[float]], min_transitions: int
+               ) -> dict[str, dict[str, float]]:
+    """Per ordered camera pair with at least `min_transitions` true transitions: the share
+    inside the learned window and the distance of its ends from the true extremes (seconds)."""
+    topology = load_topology(learned) if learned.is_file() else {}
+    fit = {}
+    for pair, gaps in sorted(truth.items()):
+        if len(gaps) < min_transitions:
+            continue
+        link = topology.get(pair)
+        row: dict[str, float] = {"transitions": len(gaps), "learned": link is not None}
+        if link is not None:
+            row |= {"inside": sum(link.min_s <= g <= link.max_s for g in gaps) / len(gaps),
+                    "min_off_s": link.min_s - min(gaps), "max_off_s": link.max_s - max(gaps)}
+        fit["->".join(pair)] = row
+    return fit
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--runs", type=Path, required=True,
+                   help="a `bench.accuracy --out` folder: one stored run per scene")
+    p.add_argument("--cache", type=Path, default=CACHE, help="the rendered scenes")
+    p.add_argument("--out", type=Path, default=OUT, help="rematch folders and results")
+    p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="matching settings for every variant, e.g. min_similarity=0.8")
+    p.add_argument("--fit-min", type=int, default=10,
+                   help="camera pairs with fewer true transitions are left out of the fit")
+    args, argv = parse(p, argv)
+    common = {k: yaml.safe_load(v) for k, _, v in (s.partition("=") for s in args.set)}
+    scenes = [s for s in load_scenes() if (args.runs / s / "tracklets.json").is_file()]
+    if not scenes:
+        raise InputError(f"no stored runs of the evaluation set in {args.runs}")
+    results: dict[str, dict[str, Any]] = {}
+    start = time.perf_counter()
+    for variant in args.variants:
+        settings = common | VARIANTS[variant]
+        for scene in scenes:
+            out = args.out / "".join(c if c.isalnum() else "_" for c in variant) / scene
+            rematch(args.runs / scene, out, settings, NO_LINKS)
+            evaluation = evaluate_run(args.cache / scene, out)
+            cross, oracle = evaluation.cross_camera.idf1, evaluation.oracle_link.idf1
+            results.setdefault(variant, {})[scene] = {
+                "cross_idf1": cross, "oracle_link_idf1": oracle,
+                "cross_over_oracle": cross / oracle if oracle else float("nan"),
+                "window_fit": window_fit(out / LEARNED_TOPOLOGY,
+                                         true_transitions(args.cache / scene), args.fit_min)}
+    headers = ["variant", *scenes, "mean cross IDF1", "mean cross / oracle"]
+    rows = [[variant, *(f"{r[s]['cross_idf1']:.3f}" for s in scenes),
+             f"{statistics.fmean(r[s]['cross_idf1'] for s in scenes):.3f}",
+             f"{statistics.fmean(r[s]['cross_over_oracle'] for s in scenes):.3f}"]
+            for variant, r in results.items()]
+    oracle_row = ["oracle-link bound", *(f"{results[args.variants[0]][s]['oracle_link_idf1']:.3f}"
+                                         for s in scenes), "", ""]
+    md = [f"| {' | '.join(headers)} |", "|" + "---|" * len(headers)]
+    md += [f"| {' | '.join(row)} |" for row in [*rows, oracle_row]]
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "association.md").write_text("\n".join(md) + "\n")
+    return report("association", f"Association variants by rematch of {args.runs} "
+                  f"({time.perf_counter() - start:.0f} s)", headers, [*rows, oracle_row],
+                  {"settings": common, "variants": {v: VARIANTS[v] for v in args.variants},
+                   "scenes": results}, args, argv)
+
+
+if __name__ == "__main__":
+    entry(main, "bench.association")

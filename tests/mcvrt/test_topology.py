@@ -1,0 +1,93 @@
+"""The learned camera-link model: windows and zones from transitions, and matching with it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from mcvrt.association import match_tracklets
+from mcvrt.association.table import Table
+from mcvrt.association.topology import LinkLearning, learn_topology, topology_mapping
+from mcvrt.config import MatchingConfig
+from mcvrt.types import Tracklet
+
+Factory = Callable[..., Tracklet]
+RULES = LinkLearning(min_transitions=3, margin_s=1.0, margin=0.1)
+
+
+def moving(make: Factory, camera: str, track_id: int, start_s: float, x0: float, speed: float,
+           look: np.ndarray) -> Tracklet:
+    """A 3 s tracklet at 10 fps whose 40x30 box moves `speed` px a frame along x from `x0`."""
+    frames = range(round(start_s * 10), round(start_s * 10) + 30)
+    boxes = [[x0 + speed * k, 100.0, x0 + speed * k + 40, 130.0] for k in range(30)]
+    return make(camera, track_id, frames, look, xyxy=boxes)
+
+
+def two_cameras(make: Factory, gaps: list[float], wrong_gap: float) -> tuple[Table, np.ndarray,
+                                                                            np.ndarray]:
+    """Vehicles leave c1 moving right at x ~ 600 and enter c2 moving right at x ~ 0, `gaps`
+    seconds later; one wrong pair (last) enters c2 moving left at x ~ 500, `wrong_gap` later."""
+    looks = np.eye(len(gaps) + 1)
+    tracklets = []
+    for v, gap in enumerate([*gaps, wrong_gap]):
+        start = 20.0 * v
+        wrong = v == len(gaps)
+        tracklets += [moving(make, "c1", v + 1, start, 480.0 + v, 4.0, looks[v]),
+                      moving(make, "c2", v + 1, start + 2.9 + gap, 500.0 if wrong else v,
+                             -4.0 if wrong else 4.0, looks[v])]
+    table = Table.build(tracklets, 5)
+    index = table.index()
+    first = np.array([index[("c1", v + 1)] for v in range(len(gaps) + 1)])
+    second = np.array([index[("c2", v + 1)] for v in range(len(gaps) + 1)])
+    return table, first, second
+
+
+def test_learned_link_spans_the_transitions_and_ignores_a_wrong_pair(
+        tracklet_factory: Factory) -> None:
+    gaps = [4.0, 5.0, 5.5, 6.0, 7.0]
+    table, first, second = two_cameras(tracklet_factory, gaps, wrong_gap=30.0)
+    topology = learn_topology(table, first, second, RULES)
+    assert set(topology) == {("c1", "c2")}
+    link = topology[("c1", "c2")]
+    assert link.evidence == 5  # the wrong pair is an outlier in gap, entry point and heading
+    spacing = (7.0 - 4.0) / 4  # the mean spacing of the gaps widens the window
+    assert link.min_s == pytest.approx(4.0 - 1.0 - spacing, abs=0.15)  # frame rounding
+    assert link.max_s == pytest.approx(7.0 + 1.0 + spacing, abs=0.15)
+    assert link.exit.heading_deg == pytest.approx(0) == link.entry.heading_deg
+    x1, _, x2, _ = link.exit.box
+    assert x1 < 480.0 + 20 + 4 * 29 < x2  # where c1 tracklets end (box centre)
+    assert link.entry.box[0] < 20.0 < link.entry.box[2] < 500.0
+
+
+def test_too_few_transitions_make_no_link(tracklet_factory: Factory) -> None:
+    table, first, second = two_cameras(tracklet_factory, [4.0, 5.0], wrong_gap=30.0)
+    assert learn_topology(table, first[:2], second[:2], RULES) == {}
+
+
+def test_learned_links_resolve_what_appearance_cannot(tracklet_factory: Factory) -> None:
+    """Eight vehicles drive c1 -> c2, 5 s apart. A look-alike of vehicle 1, moving the other way,
+    crosses c2 during vehicle 1's c2 sighting: its own best match by appearance. The links
+    learned from the other seven (right-moving, 4-7 s) keep it out."""
+    rng = np.random.default_rng(0)
+    looks = rng.normal(size=(8, 16))
+    tracklets = []
+    for v in range(8):
+        gap = 4.0 + 3.0 * rng.random()
+        tracklets += [moving(tracklet_factory, "c1", v + 1, 8.0 * v, 480.0, 4.0, looks[v]),
+                      moving(tracklet_factory, "c2", v + 1, 8.0 * v + 2.9 + gap, 0.0, 4.0,
+                             looks[v] + rng.normal(scale=0.3, size=16))]
+    tracklets.append(moving(tracklet_factory, "c2", 99, 8.0, 500.0, -4.0, looks[0]))
+    plain = MatchingConfig(min_similarity=0.6, link_rounds=0)
+    ids, _ = match_tracklets(tracklets, plain)
+    assert ids[("c1", 1)] == ids[("c2", 99)] != ids[("c2", 1)]  # the look-alike wins
+    ids, graph = match_tracklets(tracklets, replace(plain, link_rounds=2))
+    assert all(ids[("c1", v)] == ids[("c2", v)] for v in range(1, 9))
+    assert ids[("c2", 99)] not in {ids[("c1", v)] for v in range(1, 9)}
+    assert graph.graph["topology_source"] == "learned"
+    (pair,) = graph.graph["topology"]["pairs"]
+    assert pair["cameras"] == ["c1", "c2"] and pair["transitions"] == 8
+    assert pair["exit"]["heading_deg"] == 0 and pair["entry"]["heading_deg"] == 0
+    assert topology_mapping({}) == {"pairs": []}
