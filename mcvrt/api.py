@@ -85,7 +85,9 @@ def run(
 
     Returns a `RunResult`: `cameras`, `tracklets`, `global_ids` ((camera id, track id) ->
     global id), `identities`, `fps`, `stage_seconds` and the `outputs` written. Bad input
-    raises `McvrtError` or `ConfigError` before any heavy work.
+    raises `McvrtError` or `ConfigError` before any heavy work. With more than one worker
+    (`input.workers`) the cameras run in processes that import the main module, so a script
+    calls `run` under ``if __name__ == "__main__":``.
 
     >>> import mcvrt
     >>> result = mcvrt.run(["demo/cam1.mp4", "demo/cam2.mp4"], out="runs/x", overrides={
