@@ -56,7 +56,7 @@ def test_exports_resolve_and_unknown_names_raise() -> None:
         _ = mcvrt.Runresult
 
 
-def test_configure_reads_a_yaml_file_and_rejects_a_path_through_a_value(tmp_path: Path) -> None:
+def test_configure_reads_a_yaml_file_and_rejects_a_key_below_a_value(tmp_path: Path) -> None:
     path = tmp_path / "cfg.yaml"
     path.write_text("matching:\n  min_similarity: 0.7\n")
     cfg = mcvrt.configure(path, {"output.gallery": False})
