@@ -4,7 +4,7 @@ Synthetic road network at fixed density: vehicles arrive at a constant rate and 
 1-4 of the cameras (2-10 s in view, 5-60 s between cameras), so the number of tracklets grows
 with the duration, not the traffic. Each vehicle has a 512-d appearance vector (vehicles of one of
 50 look-alike groups share part of it) and each tracklet a noisy copy of it, similar enough
-for the default `matching.min_similarity`.
+for the colour histogram's default `matching.min_similarity`.
 Ours: the whole `association.match_tracklets` (time-blocked candidates, graph, constrained
 clustering): plain (`matching.link_rounds` 0, no re-ranking), with k-reciprocal re-ranking
 (`matching.rerank`, neighbours found in the same time blocks) and with the learned camera-link
@@ -44,6 +44,7 @@ from bench.common import (
 from mcvrt.association import match_tracklets
 from mcvrt.config import MatchingConfig
 from mcvrt.types import Tracklet
+from reid.embedder import COLOR_HISTOGRAM
 
 SLOPE_TARGET, SECONDS_TARGET, MB_TARGET = 1.3, 5.0, 2048
 # tiny inputs: the smoke test and `run_all --quick`
@@ -133,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     p.add_argument("--cameras", type=int, default=6, help="cameras (4-8 in the acceptance)")
     args, argv = parse(p, argv)
     pin_threads()
-    cfg = replace(MatchingConfig(), rerank=False, link_rounds=0)
+    cfg = MatchingConfig(rerank=False, link_rounds=0).resolved(COLOR_HISTOGRAM)
     ours = {"ours": cfg, "ours_rerank": replace(cfg, rerank=True),
             "ours_links": replace(cfg, link_rounds=2)}
     rows, results = [], {}

@@ -8,7 +8,7 @@ pass through the same checks.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +133,8 @@ class TrackerConfig:
 
 @dataclass(frozen=True)
 class MatchingConfig:
-    min_similarity: float = 0.85  # cosine similarity needed for a cross-camera edge
+    # edge score (cosine similarity) needed for a cross-camera link; None: `threshold` decides
+    min_similarity: float | None = None
     # largest plausible gap between leaving one camera and entering another
     max_transition_s: float = 120.0
     min_tracklet_frames: int = 5  # shorter tracklets keep their own global id and are not matched
@@ -150,7 +151,8 @@ class MatchingConfig:
     link_margin: float = 0.5  # added around learned exit / entry boxes: share of the view size
 
     def __post_init__(self) -> None:
-        require(-1 <= self.min_similarity <= 1, "matching.min_similarity must be in [-1, 1]")
+        require(self.min_similarity is None or -1 <= self.min_similarity <= 1,
+                "matching.min_similarity must be in [-1, 1] (or null)")
         require(self.max_transition_s >= 0, "matching.max_transition_s must be >= 0")
         require(self.min_tracklet_frames >= 1, "matching.min_tracklet_frames must be >= 1")
         require(self.rerank_k1 >= 1, "matching.rerank_k1 must be >= 1")
@@ -164,6 +166,18 @@ class MatchingConfig:
         require(self.link_margin_s >= 0 and self.link_margin >= 0,
                 "matching.link_margin_s and link_margin must be >= 0")
 
+
+    def threshold(self, embedder_weights: str) -> float:
+        """`min_similarity`, or the value measured best for the embedder on the evaluation set
+        (docs/association.md, one value held across its scenes): 0.85 for the colour histogram,
+        0.75 for checkpoints (measured with the shipped ALSA model)."""
+        if self.min_similarity is not None:
+            return self.min_similarity
+        return 0.85 if embedder_weights == COLOR_HISTOGRAM else 0.75
+
+    def resolved(self, embedder_weights: str) -> MatchingConfig:
+        """This config with `min_similarity` set (see `threshold`)."""
+        return replace(self, min_similarity=self.threshold(embedder_weights))
 
 @dataclass(frozen=True)
 class OutputConfig:

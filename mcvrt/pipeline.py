@@ -355,8 +355,9 @@ def associate(stored: StoredRun, out_dir: Path, outputs: list[Path],
     """Match the stored tracklets across cameras and write the outputs, summary.json last."""
     cfg, times = stored.config, StageTimes(defaultdict(float, stored.stage_seconds))
     t = time.perf_counter()
-    global_ids, graph = match_tracklets(stored.tracklets, cfg.matching,
-                                        load_compare(cfg.appearance), links)
+    matching = cfg.matching.resolved(cfg.appearance.embedder.weights)
+    global_ids, graph = match_tracklets(stored.tracklets, matching, load_compare(cfg.appearance),
+                                        links)
     seconds = stored.seconds + (times.add("match", t) - t)
     learned = out_dir / LEARNED_TOPOLOGY
     if graph.graph.get("topology_source") == "learned":

@@ -52,13 +52,16 @@ def match_tracklets(
 
     Edges join usable tracklets (``min_tracklet_frames``, an embedding) of different cameras
     that the `Gate` allows and whose score (the ``matching.scorer``, re-ranked with
-    ``matching.rerank``) is >= ``min_similarity``; `clustering.cluster` merges along them,
+    ``matching.rerank``) is >= ``min_similarity`` (set: see `MatchingConfig.resolved`);
+    `clustering.cluster` merges along them,
     honouring the user's `links`. The gate comes from the given topology, else from a learned
     one (``link_rounds`` > 0), else from ``max_transition_s`` alone. A learned topology starts
     from confident pairs (mutual best with a base score >= ``link_min_similarity``) and is
     learned again from them and each round's identities; the graph keeps the topology that made its
     edges (``graph.graph["topology"]`` with its ``topology_source``).
     """
+    if cfg.min_similarity is None:
+        raise ValueError("matching.min_similarity is unset: pass MatchingConfig.resolved(...)")
     table = Table.build(tracklets, cfg.min_tracklet_frames)
     base = make_scorer(cfg.scorer, table, compare)
     topology, source, rounds = None, None, 1

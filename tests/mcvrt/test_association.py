@@ -144,7 +144,8 @@ def test_topology_windows_decide_which_pairs_link(tracklet_factory: Factory, tmp
         tracklet_factory("c2", 2, range(2000, 2020)),  # gap 198.1 s: beyond 120 s, in window
         tracklet_factory("c3", 1, range(100, 120)),  # c1-c3 not listed
     ]
-    global_ids, graph = match_tracklets(tracklets, MatchingConfig(topology=topology))
+    global_ids, graph = match_tracklets(tracklets, replace(CFG, min_similarity=0.85,
+                                                          topology=topology))
     assert sorted(graph.edges) == [(("c1", 1), ("c2", 2))]
     assert global_ids == {("c1", 1): 1, ("c2", 2): 1, ("c2", 1): 2, ("c3", 1): 3}
 
@@ -264,9 +265,17 @@ def test_a_registered_scorer_replaces_the_cosine(tracklet_factory: Factory,
     assert graph.edges[("c1", 1), ("c2", 1)]["similarity"] == pytest.approx(0.99)
 
 
+def test_the_threshold_follows_the_embedder_unless_set(tracklet_factory: Factory) -> None:
+    assert MatchingConfig().threshold("color-histogram") == 0.85
+    assert MatchingConfig().resolved("alsa").min_similarity == 0.75
+    assert MatchingConfig(min_similarity=0.6).threshold("alsa") == 0.6
+    with pytest.raises(ValueError, match="min_similarity is unset"):
+        match_tracklets([tracklet_factory("c1", 1)], MatchingConfig())
+
+
 def test_unknown_scorer_is_a_config_error(tracklet_factory: Factory) -> None:
     with pytest.raises(ConfigError, match=r"matching\.scorer: unknown scorer 'nope' \(known: "):
-        match_tracklets([tracklet_factory("c1", 1)], MatchingConfig(scorer="nope"))
+        match_tracklets([tracklet_factory("c1", 1)], replace(CFG, scorer="nope"))
 
 
 def test_load_topology_values(tmp_path: Path) -> None:

@@ -99,7 +99,7 @@ def test_condition_and_expert_reach_tracks_csv_and_graph(
     lines = path.read_text().splitlines()
     assert lines[0].endswith(",class,condition,expert")
     assert lines[1].endswith(",car,fog,sjdl") and lines[2].endswith(",car,,")
-    _, graph = match_tracklets([fog, plain], MatchingConfig())
+    _, graph = match_tracklets([fog, plain], MatchingConfig(min_similarity=0.85))
     assert graph.nodes[fog.key]["expert"] == "sjdl" and "expert" not in graph.nodes[plain.key]
 
 
