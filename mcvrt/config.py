@@ -88,7 +88,8 @@ class EnhanceConfig:
 
 @dataclass(frozen=True)
 class AppearanceConfig:
-    embedder: EmbedderConfig = field(default_factory=EmbedderConfig)  # weights: also "auto"
+    # weights: a shipped model name, a checkpoint, "auto", "color-histogram" or "imagenet:<trunk>"
+    embedder: EmbedderConfig = field(default_factory=lambda: EmbedderConfig(weights="alsa"))
     alsa_expert: str = "alsa"  # with weights "auto": the day and night expert (name or path)
     sjdl_expert: str = "sjdl"  # with weights "auto": the fog expert (name or path)
     embed_every: int | None = None  # embed on every k-th processed frame (None: `embed_period`)
@@ -166,7 +167,6 @@ class MatchingConfig:
         require(self.link_margin_s >= 0 and self.link_margin >= 0,
                 "matching.link_margin_s and link_margin must be >= 0")
 
-
     def threshold(self, embedder_weights: str) -> float:
         """`min_similarity`, or the value measured best for the embedder on the evaluation set
         (docs/association.md, one value held across its scenes): 0.85 for the colour histogram,
@@ -178,6 +178,7 @@ class MatchingConfig:
     def resolved(self, embedder_weights: str) -> MatchingConfig:
         """This config with `min_similarity` set (see `threshold`)."""
         return replace(self, min_similarity=self.threshold(embedder_weights))
+
 
 @dataclass(frozen=True)
 class OutputConfig:

@@ -55,7 +55,9 @@ def test_embed_period_defaults_by_embedder() -> None:
     from mcvrt.config import AppearanceConfig
     from reid.embedder import EmbedderConfig
 
-    assert AppearanceConfig().embed_period == 1  # the colour histogram
+    assert AppearanceConfig().embed_period == 4  # the shipped ALSA model
+    histogram = EmbedderConfig(weights="color-histogram")
+    assert AppearanceConfig(embedder=histogram).embed_period == 1
     alsa = EmbedderConfig(weights="reid/weights/alsa.pt")
     assert AppearanceConfig(embedder=alsa).embed_period == 4
     assert AppearanceConfig(embedder=EmbedderConfig(weights="auto")).embed_period == 4
