@@ -156,8 +156,8 @@ class SJDL(nn.Module):
                 f"model.backbone.embed_dim: {self.dim} (got {backbone.embed_dim})"
             )
         self.normalize = ImageNetNormalize()
-        layers, cut1, cut2 = parts.layers, parts.stem_end, parts.early_end
-        self.stem, self.layer1, self.reidm = layers[:cut1], layers[cut1:cut2], layers[cut2:]
+        layers, cut = parts.layers, parts.stem_end
+        self.stem, self.layer1, self.reidm = layers[:cut], layers[cut], layers[cut + 1 :]
         self.neck = nn.BatchNorm1d(self.dim)
         self.neck.bias.requires_grad_(False)  # BN-neck: scale only, shift fixed at 0
         self.classifier = nn.Linear(self.dim, num_ids, bias=False) if num_ids > 0 else None

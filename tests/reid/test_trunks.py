@@ -22,8 +22,8 @@ def test_every_trunk_cuts_at_stride_four_with_the_widths_it_states(arch: str) ->
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
         stem = parts.layers[: parts.stem_end](x)
-        early = parts.layers[parts.stem_end : parts.early_end](stem)
-        out = parts.layers[parts.early_end :](early)
+        early = parts.layers[parts.stem_end](stem)
+        out = parts.layers[parts.stem_end + 1 :](early)
     assert stem.shape == (1, parts.stem_channels, 16, 16)
     assert early.shape == (1, parts.early_channels, 16, 16)
     assert out.shape == (1, parts.channels, 2, 2)
