@@ -37,11 +37,12 @@ ALSA_TARGET, SJDL_TARGET = 1.3, 1.05
 # tiny inputs: the smoke test and `run_all --quick`
 QUICK = ["--crops", "4", "--batch-sizes", "2", "--repeats", "1", "--warmup", "0"]
 VEHICLES_PER_FRAME = 10
-# name -> (arch, input height, width, ALSA EN width, trunk width): the shipped recipes'
-# (configs/reid/alsa.yaml's input, so every model sees the same one), the earlier from-scratch
-# CPU setting and the papers'
-SETTINGS = {"cpu": ("mobilenetv2", 160, 160, 8, 1280), "resnet18": ("resnet18", 128, 96, 8, 512),
-            "paper": ("resnet50", 256, 128, 32, 2048)}
+# name -> (arch, input height, width, ALSA EN width, trunk width, GCA threshold): the shipped
+# ALSA model's inference settings (reid/MODEL_CARD.md; every model sees the same input), the
+# earlier from-scratch CPU setting and the papers'
+SETTINGS = {"cpu": ("mobilenetv2", 144, 144, 8, 1280, 0.7),
+            "resnet18": ("resnet18", 128, 96, 8, 512, 0.8),
+            "paper": ("resnet50", 256, 128, 32, 2048, 0.8)}
 
 
 def load_crops(folder: Path, n: int) -> list[np.ndarray]:
@@ -61,8 +62,9 @@ def embedders(setting: str, batch: int) -> dict:
     from reid.models import BackboneConfig, ModelConfig, build_model
     from reid.models.alsa import ALSAConfig
 
-    arch, h, w, en_width, width = SETTINGS[setting]
-    head = ModelConfig(BackboneConfig(arch, embed_dim=512, neck="bnneck"), ALSAConfig(en_width))
+    arch, h, w, en_width, width, gca = SETTINGS[setting]
+    head = ModelConfig(BackboneConfig(arch, embed_dim=512, neck="bnneck"),
+                       ALSAConfig(en_width, gca_threshold=gca))
     sjdl = ModelConfig(BackboneConfig(arch, embed_dim=width))  # GAP + BN-neck: the trunk width
     out = {name: TorchEmbedder(build_model(name, sjdl if name == "sjdl" else head), (h, w), name,
                                batch_size=batch)
