@@ -80,7 +80,7 @@ class RoutedEmbedder:
 
 
 class HarderCondition:
-    """`mcvrt.matching.Compare` for `RoutedEmbedder` tracklets: a pair with a foggy tracklet
+    """`mcvrt.association.scoring.Compare` for `RoutedEmbedder` tracklets: a pair with a foggy tracklet
     compares in SJDL, any other pair in ALSA (the expert of the pair's harder condition).
 
     On the layout [A, S_clear, S_fog] of `RoutedEmbedder.describe`, y -> [A, S_fog, S_clear +

@@ -15,7 +15,7 @@ Rule: `night` when brightness < `dark_below`, else `fog` when haze > `haze_above
 Frames and crops get their own thresholds (`FRAME_THRESHOLDS`, `CROP_THRESHOLDS`), each from
 `calibrate` on labelled synthetic data: UIT train crops, and frames of the real day videos in
 `../shared/data/videos`, each clear, darkened (`reid.degrade.darken`) and fogged
-(`reid.degrade.fog`); README "Conditions" gives the confusion matrices on held-out data. The
+(`reid.degrade.fog`); docs/conditions.md gives the confusion matrices on held-out data. The
 detector's pre-processing and the ReID expert routing share this estimator.
 """
 
