@@ -91,3 +91,21 @@ def test_add_rejects_untracked_and_repeated_frames() -> None:
     collector.add(3, tracked([1], [[0, 0, 10, 10]], [0.9], [2]))
     with pytest.raises(ValueError, match="frame 3 is not after frame 3"):
         collector.add(3, tracked([1], [[0, 0, 10, 10]], [0.9], [2]))
+
+
+def test_occluded_crops_leave_the_tracklet_embedding_when_clean_ones_exist() -> None:
+    from mcvrt.tracklets import unoccluded
+
+    boxes = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [30, 30, 40, 40]], np.float32)
+    assert unoccluded(boxes).tolist() == [False, False, True]  # the first two cover half each
+    camera = Camera("c1", Path("c1.mp4"), 10.0, 3, (100, 100))
+    collector = TrackletCollector(camera)
+    a, b = np.eye(2, dtype=np.float32)
+    # frame 0: track 1 alone (clean, embedding a); frame 1: track 1 half-hidden by track 2 (b)
+    collector.add(0, Detections(boxes[2:], np.ones(1, np.float32), np.full(1, 2), a[None],
+                                np.array([1])))
+    collector.add(1, Detections(boxes[:2], np.ones(2, np.float32), np.full(2, 2),
+                                np.stack([b, b]), np.array([1, 2])))
+    first, second = collector.finish()
+    np.testing.assert_allclose(first.embedding, a)  # the occluded crop's b did not count
+    np.testing.assert_allclose(second.embedding, b)  # no clean crop: all crops count
