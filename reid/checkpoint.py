@@ -134,7 +134,8 @@ def export_checkpoint(src: str | Path, dst: str | Path, half: bool = True) -> Pa
 
 class TorchEmbedder:
     """`Embedder` over a torch model: BGR uint8 crops -> resize -> RGB [0, 1] -> `model.embed`;
-    with `flip`, the mean of the crop's and its mirror image's embeddings (twice the cost)."""
+    with `flip`, the mean of the crop's and its mirror image's embeddings (twice the cost).
+    `backend` "openvino" runs `embed` through OpenVINO (CPU only, `reid.ov_backend`)."""
 
     def __init__(
         self,
@@ -144,11 +145,17 @@ class TorchEmbedder:
         device: str = "cpu",
         batch_size: int = 32,
         flip: bool = False,
+        backend: str = "torch",
     ) -> None:
         self.model, self.input_size, self.name = model.to(device).eval(), input_size, name
         self.device, self.batch_size, self.flip = torch.device(device), batch_size, flip
+        self._embed = model.embed
+        if backend == "openvino":
+            from reid.ov_backend import openvino_embed
+
+            self._embed = openvino_embed(self.model, input_size)
         with torch.inference_mode():
-            self.dim = int(model.embed(torch.zeros(1, 3, *input_size, device=device)).shape[1])
+            self.dim = int(self._embed(torch.zeros(1, 3, *input_size, device=device)).shape[1])
 
     def __call__(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """BGR uint8 (h, w, 3) crops -> (N, dim) float32 unit-norm rows; empty -> (0, dim)."""
@@ -166,15 +173,16 @@ class TorchEmbedder:
                 ]
                 x = torch.from_numpy(np.stack(chunk)).to(self.device).permute(0, 3, 1, 2)
                 x = x.float() / 255
-                emb = self.model.embed(x)
+                emb = self._embed(x)
                 if self.flip:
-                    emb = nn.functional.normalize(emb + self.model.embed(x.flip(-1)), dim=1)
+                    emb = nn.functional.normalize(emb + self._embed(x.flip(-1)), dim=1)
                 out[start : start + len(chunk)] = emb.float().cpu().numpy()
         return out
 
 
 def load_checkpoint_embedder(
-    path: str | Path, device: str = "cpu", batch_size: int = 32, flip: bool = False
+    path: str | Path, device: str = "cpu", batch_size: int = 32, flip: bool = False,
+    backend: str = "torch",
 ) -> TorchEmbedder:
     """The pipeline's `Embedder` for checkpoint `path` (CheckpointError if unusable)."""
     try:
@@ -189,6 +197,7 @@ def load_checkpoint_embedder(
         device,
         batch_size,
         flip,
+        backend,
     )
     if embedder.dim != blob["embedding_dim"]:
         raise CheckpointError(
@@ -199,9 +208,10 @@ def load_checkpoint_embedder(
 
 def load_trunk_embedder(
     arch: str, device: str = "cpu", batch_size: int = 32, flip: bool = False,
-    input_size: tuple[int, int] = (224, 224),
+    input_size: tuple[int, int] = (224, 224), backend: str = "torch",
 ) -> TorchEmbedder:
     """The untrained ImageNet `arch` trunk, global-average-pooled, at ImageNet's 224 x 224: the
     baseline every trained checkpoint is compared with (ConfigError if its weights are absent)."""
     model = PooledTrunk(build_trunk(arch, IMAGENET))
-    return TorchEmbedder(model, input_size, f"{IMAGENET}:{arch}", device, batch_size, flip)
+    return TorchEmbedder(model, input_size, f"{IMAGENET}:{arch}", device, batch_size, flip,
+                         backend)

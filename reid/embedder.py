@@ -7,6 +7,7 @@ baseline until a trained checkpoint beats it) or a trained `reid` checkpoint.
 from __future__ import annotations
 
 from collections.abc import Sequence
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -19,7 +20,8 @@ from reid.config import require
 COLOR_HISTOGRAM = "color-histogram"
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 SHIPPED = ("alsa", "sjdl")  # checkpoints shipped in reid/weights/<name>.pt, named without a path
-TRUNK_PREFIX = "imagenet:"  # "imagenet:<trunk>": an untrained ImageNet trunk, pooled (a baseline)
+TRUNK_PREFIX = "imagenet:"
+BACKENDS = ("auto", "torch", "openvino")  # "imagenet:<trunk>": an untrained ImageNet trunk, pooled (a baseline)
 
 
 @dataclass(frozen=True)
@@ -29,9 +31,22 @@ class EmbedderConfig:
     device: str = "cpu"  # torch device for checkpoints: cpu, cuda, cuda:1 ...
     batch_size: int = 32  # crops per forward pass
     flip: bool = False  # checkpoints: average each crop's embedding with its mirror image's
+    # checkpoints: "openvino" (CPU only), "torch", or "auto" = OpenVINO on the CPU when installed
+    backend: str = "auto"
 
     def __post_init__(self) -> None:
         require(self.batch_size >= 1, "embedder.batch_size must be >= 1")
+        require(self.backend in BACKENDS, f"embedder.backend must be one of {list(BACKENDS)}")
+        require(self.backend != "openvino" or self.device == "cpu",
+                "embedder.backend openvino runs on the cpu device only")
+
+    @property
+    def runtime(self) -> str:
+        """The backend that runs: "auto" is OpenVINO on the CPU when installed, else torch."""
+        if self.backend != "auto":
+            return self.backend
+        has_openvino = importlib.util.find_spec("openvino") is not None
+        return "openvino" if self.device == "cpu" and has_openvino else "torch"
 
 
 class Embedder(Protocol):
@@ -90,6 +105,7 @@ def load_embedder(cfg: EmbedderConfig) -> Embedder:
 
     if cfg.weights.startswith(TRUNK_PREFIX):
         arch = cfg.weights.removeprefix(TRUNK_PREFIX)
-        return load_trunk_embedder(arch, cfg.device, cfg.batch_size, cfg.flip)
+        return load_trunk_embedder(arch, cfg.device, cfg.batch_size, cfg.flip,
+                                   backend=cfg.runtime)
     weights = resolve_weights(cfg.weights)
-    return load_checkpoint_embedder(weights, cfg.device, cfg.batch_size, cfg.flip)
+    return load_checkpoint_embedder(weights, cfg.device, cfg.batch_size, cfg.flip, cfg.runtime)

@@ -65,3 +65,11 @@ def detector_dir() -> Path:
     if not DETECTOR_DIR.is_dir():
         pytest.skip("shared detector weights not available")
     return DETECTOR_DIR
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Converted models (`reid.ov_backend`) go to a temporary folder, not the user's cache."""
+    import os
+
+    os.environ["MCVRT_CACHE"] = str(tmp_path_factory.mktemp("mcvrt-cache"))

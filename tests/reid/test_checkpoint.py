@@ -18,7 +18,7 @@ from reid.checkpoint import (
     save_checkpoint,
 )
 from reid.embedder import EmbedderConfig, load_embedder
-from reid.errors import CheckpointError
+from reid.errors import CheckpointError, ConfigError
 from reid.models import BackboneConfig, ModelConfig, build_model
 from reid.models.alsa import ALSAConfig
 
@@ -99,7 +99,7 @@ def test_fp16_export_drops_training_parts(
 
 def test_embedder_reads_bgr_crops(saved: tuple[Path, torch.nn.Module]) -> None:
     path, model = saved
-    embed = load_embedder(EmbedderConfig(weights=str(path), batch_size=2))
+    embed = load_embedder(EmbedderConfig(weights=str(path), batch_size=2, backend="torch"))
     assert embed.dim == 16 and embed.name == "alsa:best.pt"
     rng = np.random.default_rng(0)
     crops = [rng.integers(0, 256, (40, 30, 3), dtype=np.uint8) for _ in range(3)]
@@ -126,3 +126,24 @@ def test_shipped_models_are_found_by_name_from_any_directory(
     embed = load_embedder(EmbedderConfig(weights="alsa"))
     vectors = embed([np.zeros((40, 30, 3), np.uint8)])
     assert vectors.shape == (1, embed.dim)
+
+
+def test_openvino_backend_embeds_like_torch_and_caches_the_converted_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MCVRT_CACHE", str(tmp_path / "cache"))
+    crops = [np.random.default_rng(i).integers(0, 256, (40 + i, 30, 3), dtype=np.uint8)
+             for i in range(4)]
+    crops.append((crops[0] * 0.2).astype(np.uint8))  # dark enough for ALSA's correction to run
+    torch_rows = load_embedder(EmbedderConfig(weights="alsa", backend="torch"))(crops)
+    ov_rows = load_embedder(EmbedderConfig(weights="alsa", backend="openvino"))(crops)
+    assert ov_rows.shape == torch_rows.shape
+    assert (ov_rows * torch_rows).sum(axis=1).min() > 0.99  # reduced-precision CPU kernels
+    cached = list((tmp_path / "cache" / "openvino").glob("*.xml"))
+    assert len(cached) == 1 and cached[0].with_suffix(".bin").is_file()
+    again = load_embedder(EmbedderConfig(weights="alsa", backend="openvino"))(crops)
+    np.testing.assert_allclose(again, ov_rows, atol=1e-6)
+    assert len(list((tmp_path / "cache" / "openvino").glob("*.xml"))) == 1
+    assert EmbedderConfig(backend="auto").runtime == "openvino"
+    with pytest.raises(ConfigError, match="cpu device only"):
+        EmbedderConfig(backend="openvino", device="cuda")
