@@ -137,8 +137,7 @@ def test_openvino_backend_embeds_like_torch_and_caches_the_converted_model(
     crops.append((crops[0] * 0.2).astype(np.uint8))  # dark enough for ALSA's correction to run
     torch_rows = load_embedder(EmbedderConfig(weights="alsa", backend="torch"))(crops)
     ov_rows = load_embedder(EmbedderConfig(weights="alsa", backend="openvino"))(crops)
-    assert ov_rows.shape == torch_rows.shape
-    assert (ov_rows * torch_rows).sum(axis=1).min() > 0.99  # reduced-precision CPU kernels
+    np.testing.assert_allclose(ov_rows, torch_rows, atol=1e-4)  # f32, as PyTorch
     cached = list((tmp_path / "cache" / "openvino").glob("*.xml"))
     assert len(cached) == 1 and cached[0].with_suffix(".bin").is_file()
     again = load_embedder(EmbedderConfig(weights="alsa", backend="openvino"))(crops)
