@@ -39,18 +39,22 @@ def openvino_embed(model: nn.Module, input_size: tuple[int, int]) -> Callable[[T
     net = model.net if correction is not None else model
     h, w = input_size
     cached = _cache_path(net, input_size, ov.__version__)
+    source = cached
     if not cached.is_file():
         with torch.inference_mode(False), torch.no_grad():
-            converted = ov.convert_model(
+            source = ov.convert_model(
                 _Embed(net).eval(), example_input=torch.zeros(1, 3, h, w), input=[(-1, 3, h, w)]
             )
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(f"{cached.stem}.{os.getpid()}.xml")
-        ov.save_model(converted, tmp, compress_to_fp16=False)  # f32 weights, as PyTorch's
-        tmp.with_suffix(".bin").replace(cached.with_suffix(".bin"))  # .bin first: the .xml
-        tmp.replace(cached)  # appearing marks a complete pair
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_name(f"{cached.stem}.{os.getpid()}.xml")
+            ov.save_model(source, tmp, compress_to_fp16=False)  # f32 weights, as PyTorch's
+            tmp.with_suffix(".bin").replace(cached.with_suffix(".bin"))  # .bin first: the .xml
+            tmp.replace(cached)  # appearing marks a complete pair
+        except OSError:  # no writable cache: convert again next time
+            pass
     # f32: the CPU plugin's default may pick bf16, which moved cross-camera links on the demo
-    compiled = ov.Core().compile_model(cached, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    compiled = ov.Core().compile_model(source, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
 
     def embed(images: Tensor) -> Tensor:
         if correction is not None:

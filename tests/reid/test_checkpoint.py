@@ -146,3 +146,15 @@ def test_openvino_backend_embeds_like_torch_and_caches_the_converted_model(
     assert EmbedderConfig(backend="auto").runtime == "openvino"
     with pytest.raises(ConfigError, match="cpu device only"):
         EmbedderConfig(backend="openvino", device="cuda")
+
+
+def test_openvino_backend_works_without_a_writable_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("MCVRT_CACHE", str(blocker))  # mkdir under a file fails
+    crops = [np.full((40, 30, 3), 120, np.uint8)]
+    rows = load_embedder(EmbedderConfig(weights="sjdl", backend="openvino"))(crops)
+    expected = load_embedder(EmbedderConfig(weights="sjdl", backend="torch"))(crops)
+    np.testing.assert_allclose(rows, expected, atol=1e-4)
