@@ -80,8 +80,8 @@ class RoutedEmbedder:
 
 
 class HarderCondition:
-    """`mcvrt.association.scoring.Compare` for `RoutedEmbedder` tracklets: a pair with a foggy tracklet
-    compares in SJDL, any other pair in ALSA (the expert of the pair's harder condition).
+    """`mcvrt.association.scoring.Compare` for `RoutedEmbedder` tracklets: a pair with a foggy
+    tracklet compares in SJDL, any other pair in ALSA (the expert of the pair's harder condition).
 
     On the layout [A, S_clear, S_fog] of `RoutedEmbedder.describe`, y -> [A, S_fog, S_clear +
     S_fog], so x @ f(y) = A.A' for two non-fog tracklets and the SJDL cosine otherwise.

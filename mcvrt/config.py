@@ -105,7 +105,7 @@ class AppearanceConfig:
     def embed_period(self) -> int:
         """`embed_every`, or by default 1 for the colour histogram and 4 for CNN checkpoints.
 
-        Measured (docs/performance.md, B7, and docs/conditions.md): every 4th frame + new objects cost
+        Measured (docs/performance.md, B7; docs/conditions.md): every 4th frame + new objects cost
         the ALSA checkpoint no IDF1 on the day scene at 1.34x the speed, but cost the colour
         histogram up to 0.03 cross-camera IDF1 on the night scene for no measurable speed.
         """

@@ -54,9 +54,10 @@ class TrackletCollector:
 
     The tracklet embedding is a quality-weighted mean of its per-frame embeddings, each weighted
     by ``confidence * sqrt(box area)``, re-normalised to unit norm, over its unoccluded crops
-    (`unoccluded`) when it has any, else over all of them. Frames without an embedding (``dets.embedding is None``) or with an all-zero row
-    (crop too small to embed) do not count. A tracklet with no embedded frame gets an all-zero
-    embedding, which matching reads as "no appearance evidence".
+    (`unoccluded`) when it has any, else over all of them. Frames without an embedding
+    (``dets.embedding is None``) or with an all-zero row (crop too small to embed) do not count.
+    A tracklet with no embedded frame gets an all-zero embedding, which matching reads as "no
+    appearance evidence".
     """
 
     def __init__(self, camera: Camera) -> None:

@@ -6,8 +6,8 @@ baseline until a trained checkpoint beats it) or a trained `reid` checkpoint.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import importlib.util
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -20,8 +20,8 @@ from reid.config import require
 COLOR_HISTOGRAM = "color-histogram"
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 SHIPPED = ("alsa", "sjdl")  # checkpoints shipped in reid/weights/<name>.pt, named without a path
-TRUNK_PREFIX = "imagenet:"
-BACKENDS = ("auto", "torch", "openvino")  # "imagenet:<trunk>": an untrained ImageNet trunk, pooled (a baseline)
+TRUNK_PREFIX = "imagenet:"  # "imagenet:<trunk>": an untrained ImageNet trunk, pooled (a baseline)
+BACKENDS = ("auto", "torch", "openvino")  # how checkpoints run (EmbedderConfig.runtime)
 
 
 @dataclass(frozen=True)

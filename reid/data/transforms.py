@@ -47,10 +47,10 @@ class AugmentConfig:
         lo, hi = self.erase_area
         require(0.0 < lo <= hi < 1.0, "augment.erase_area must be 0 < lo <= hi < 1")
         require(0.0 < self.dark_factor <= 1.0, "augment.dark_factor must be in (0, 1]")
-        require(0.0 < self.scale[0] <= self.scale[1] <= 1.0, "augment.scale must be 0 < lo <= hi <= 1")
-        require(
-            0.0 < self.brightness[0] <= self.brightness[1], "augment.brightness must be 0 < lo <= hi"
-        )
+        require(0.0 < self.scale[0] <= self.scale[1] <= 1.0,
+                "augment.scale must be 0 < lo <= hi <= 1")
+        require(0.0 < self.brightness[0] <= self.brightness[1],
+                "augment.brightness must be 0 < lo <= hi")
         require(0.0 <= self.jitter < 1.0, "augment.jitter must be in [0, 1)")
 
 

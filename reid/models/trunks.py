@@ -98,7 +98,8 @@ def _read_state(path: Path) -> dict[str, torch.Tensor]:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for truncated/corrupt files
-        raise ConfigError(f"cannot read backbone weights {path}: {str(exc).splitlines()[0]}") from None
+        first = str(exc).splitlines()[0]
+        raise ConfigError(f"cannot read backbone weights {path}: {first}") from None
 
 
 def _load(net: nn.Module, weights: str | None, arch: str) -> None:

@@ -43,7 +43,7 @@ def test_defaults_leave_the_random_stream_and_images_as_before() -> None:
 
 
 def test_bad_ranges_are_rejected() -> None:
-    with pytest.raises(ConfigError, match="augment.scale"):
+    with pytest.raises(ConfigError, match=r"augment\.scale"):
         AugmentConfig(scale=(0.0, 1.0))
-    with pytest.raises(ConfigError, match="augment.brightness"):
+    with pytest.raises(ConfigError, match=r"augment\.brightness"):
         AugmentConfig(brightness=(2.0, 1.0))
