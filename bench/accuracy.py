@@ -157,13 +157,14 @@ def plain(cfg: PipelineConfig) -> dict[str, Any]:
     return json.loads(json.dumps(asdict(cfg), default=str))
 
 
-def pipeline_config(path: Path | None, sets: Sequence[str], detector: str, reid: str
-                    ) -> PipelineConfig:
-    """`path` (or the defaults) with `detector`, `reid` and dotted KEY=VALUE overrides (values
-    in YAML syntax, e.g. matching.min_similarity=0.8), checked like a config file."""
+def pipeline_config(path: Path | None, sets: Sequence[str], detector: str,
+                    reid: str | None = None) -> PipelineConfig:
+    """`path` (or the defaults) with `detector`, `reid` (if given) and dotted KEY=VALUE overrides
+    (values in YAML syntax, e.g. matching.min_similarity=0.8), checked like a config file."""
     raw = plain(load_config(path))
     raw["detector"]["weights"] = detector
-    raw["appearance"]["embedder"]["weights"] = reid
+    if reid:
+        raw["appearance"]["embedder"]["weights"] = reid
     for item in sets:
         key, sep, value = item.partition("=")
         *sections, leaf = key.split(".")
@@ -276,7 +277,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--config", type=Path, help="pipeline YAML (default: configs/default.yaml)")
     p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                    help="pipeline config overrides, e.g. matching.min_similarity=0.8")
-    p.add_argument("--reid", help="embedder: color-histogram (default), a reid checkpoint or auto")
+    p.add_argument("--reid", help="embedder: a shipped model name (default: the config's, alsa), "
+                   "color-histogram, a reid checkpoint or auto")
     p.add_argument("--detector", help=f"YOLO weights (default: {DETECTOR})")
     p.add_argument("--rescore", action="store_true",
                    help="score the run folders already in --out, without running the pipeline")
@@ -291,8 +293,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.rescore and pipeline_options:
         raise InputError(f"--rescore scores the runs already in {args.out}; "
                          f"pipeline options ({', '.join(pipeline_options)}) do not apply")
-    cfg = pipeline_config(args.config, args.set, args.detector or str(DETECTOR),
-                          args.reid or "color-histogram")
+    cfg = pipeline_config(args.config, args.set, args.detector or str(DETECTOR), args.reid)
     if not args.rescore:
         from mcvrt.appearance import load_embed
 

@@ -1,8 +1,10 @@
 """Appearance: crop detections and embed them; the only pipeline module that uses `reid`.
 
-When to embed: every `embed_every`-th processed frame, all detections of that frame in one
-batch; on the frames in between (`embed_new`) only the new objects, detections overlapping no
-box of the previous frame, and the tracker matches the rest by motion alone. By default
+When to embed (`rows_to_embed`): every `embed_every`-th processed frame, the detections of that
+frame in one batch, without the occluded ones (`skip_occluded`); on the frames in between
+(`embed_new`) only the new objects, detections overlapping no box of the previous frame. New
+objects are embedded even when occluded: the tracker needs them to find a lost track again. The
+tracker matches the rest by motion alone. By default
 (`AppearanceConfig.embed_period`) the colour histogram embeds every frame and CNN checkpoints,
 far costlier on CPU, every 4th.
 
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mcvrt.boxes import box_iou
+from mcvrt.boxes import box_iou, unoccluded
 from mcvrt.conditions import CONDITIONS, CROP_THRESHOLDS, ConditionThresholds, classify
 from mcvrt.config import AUTO, AppearanceConfig
 from mcvrt.errors import InputError
@@ -162,3 +164,14 @@ def new_objects(xyxy: np.ndarray, previous_xyxy: np.ndarray, max_iou: float = NE
     if len(previous_xyxy) == 0:
         return np.ones(len(xyxy), bool)
     return box_iou(xyxy, previous_xyxy).max(axis=1, initial=0.0) < max_iou
+
+
+def rows_to_embed(xyxy: np.ndarray, previous_xyxy: np.ndarray, periodic: bool,
+                  cfg: AppearanceConfig) -> np.ndarray:
+    """(N,) bool: the detections of a frame to embed (module docstring), given the previous
+    frame's boxes and whether this is an `embed_every`-th frame."""
+    new = (new_objects(xyxy, previous_xyxy) if cfg.embed_new
+           else np.zeros(len(xyxy), bool))
+    if not periodic:
+        return new
+    return unoccluded(xyxy) | new if cfg.skip_occluded else np.ones(len(xyxy), bool)

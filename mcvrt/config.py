@@ -94,6 +94,7 @@ class AppearanceConfig:
     sjdl_expert: str = "sjdl"  # with weights "auto": the fog expert (name or path)
     embed_every: int | None = None  # embed on every k-th processed frame (None: `embed_period`)
     embed_new: bool = True  # in between, also embed detections new since the previous frame
+    skip_occluded: bool = True  # on k-th frames, leave out crops another box covers (> 20 %)
     min_crop_px: int = 8  # crops smaller than this (either side) are not embedded
 
     def __post_init__(self) -> None:

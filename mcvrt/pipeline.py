@@ -33,7 +33,7 @@ from mcvrt.appearance import (
     embed_detections,
     load_compare,
     load_embed,
-    new_objects,
+    rows_to_embed,
 )
 from mcvrt.association import NO_LINKS, Links, check_matching, graph_to_dict, match_tracklets
 from mcvrt.config import AUTO, PipelineConfig, config_from_mapping, config_to_mapping
@@ -95,14 +95,15 @@ class RunResult:
 
 def load_models(cfg: PipelineConfig, detect: Detect | None = None,
                 embed: Embed | None = None) -> tuple[Detect, Embed]:
-    """The given callables, else the configured detector and embedder (embedder checked first)."""
-    if embed is None:
-        embed = load_embed(cfg.appearance)
-    if detect is None:
-        from mcvrt.detection import Detector
+    """The given callables, else the configured detector and embedder, loaded side by side
+    (both mostly native code that releases the GIL); the embedder's error is raised first."""
+    from mcvrt.detection import Detector
 
-        detect = Detector(cfg.detector)
-    return detect, embed
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mcvrt-load") as pool:
+        detector = pool.submit(Detector, cfg.detector) if detect is None else None
+        if embed is None:
+            embed = load_embed(cfg.appearance)
+        return (detect if detector is None else detector.result()), embed
 
 
 def prefetch(items: Generator[T, None, None]) -> Iterator[T]:
@@ -159,12 +160,9 @@ def track_camera(
         for frame, image, dets in tqdm(prefetch(detect_frames(frames, cfg, detect, times)),
                                        total=total, desc=camera.id, unit="frame", leave=False):
             t = time.perf_counter()
-            rows = None  # all rows on every k-th frame, else the new objects (or none)
-            if processed % every:
-                rows = (new_objects(dets.xyxy, previous) if cfg.appearance.embed_new
-                        else np.zeros(len(dets), bool))
+            rows = rows_to_embed(dets.xyxy, previous, processed % every == 0, cfg.appearance)
             previous = dets.xyxy
-            if len(dets) and (rows is None or rows.any()):
+            if rows.any():
                 source = image if enhanced_crops else frame.image
                 dets = embed_detections(source, dets, embed, cfg.appearance.min_crop_px, rows)
                 t = times.add("embed", t)

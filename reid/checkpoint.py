@@ -161,7 +161,6 @@ class TorchEmbedder:
         """BGR uint8 (h, w, 3) crops -> (N, dim) float32 unit-norm rows; empty -> (0, dim)."""
         h, w = self.input_size
         out = np.zeros((len(crops), self.dim), np.float32)
-        self.model.eval()
         half = self.device.type == "cuda"  # fp16 autocast on GPUs, fp32 on CPU
         with torch.inference_mode(), torch.autocast("cuda", torch.float16, enabled=half):
             for start in range(0, len(crops), self.batch_size):

@@ -1,6 +1,7 @@
 import numpy as np
 
-from mcvrt.appearance import embed_detections, new_objects
+from mcvrt.appearance import embed_detections, new_objects, rows_to_embed
+from mcvrt.config import AppearanceConfig
 from mcvrt.types import Detections
 
 
@@ -35,3 +36,17 @@ def test_new_objects_overlap_no_previous_box() -> None:
     assert new_objects(now, previous).tolist() == [False, True, True]
     assert new_objects(now, np.zeros((0, 4), np.float32)).tolist() == [True] * 3
     assert new_objects(np.zeros((0, 4), np.float32), previous).tolist() == []
+
+
+def test_rows_to_embed_leaves_out_occluded_crops_but_not_new_objects() -> None:
+    previous = np.array([[0, 0, 10, 10], [20, 0, 30, 10]], np.float32)
+    # boxes 0 and 1 cover 30 % of each other (occluded); 0 and 3 continue previous boxes, 1
+    # (IoU 0.18 with previous box 0) and 2 are new
+    now = np.array([[0, 0, 10, 10], [7, 0, 17, 10], [40, 0, 50, 10], [20, 0, 30, 10]],
+                   np.float32)
+    cfg = AppearanceConfig()
+    assert rows_to_embed(now, previous, True, cfg).tolist() == [False, True, True, True]
+    assert rows_to_embed(now, previous, False, cfg).tolist() == [False, True, True, False]
+    every = AppearanceConfig(skip_occluded=False)
+    assert rows_to_embed(now, previous, True, every).tolist() == [True] * 4
+    assert not rows_to_embed(now, previous, False, AppearanceConfig(embed_new=False)).any()

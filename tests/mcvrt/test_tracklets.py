@@ -94,7 +94,7 @@ def test_add_rejects_untracked_and_repeated_frames() -> None:
 
 
 def test_occluded_crops_leave_the_tracklet_embedding_when_clean_ones_exist() -> None:
-    from mcvrt.tracklets import unoccluded
+    from mcvrt.boxes import unoccluded
 
     boxes = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [30, 30, 40, 40]], np.float32)
     assert unoccluded(boxes).tolist() == [False, False, True]  # the first two cover half each
