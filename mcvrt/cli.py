@@ -164,7 +164,7 @@ def _eval_parser(sub: argparse._SubParsersAction) -> None:
         "Per-camera MOT metrics and AI-City cross-camera identity measures of a run, and the "
         "oracle-link bound: the run's per-camera tracks relabelled with the ground-truth "
         "identity each matches in most frames, scored cross-camera (what perfect linking of "
-        "these tracks would reach).",
+        "these tracks would reach). Adds the metrics to RUN/report.html when the run wrote one.",
     )
     p.add_argument("--gt", type=Path, required=True,
                    help="AI-City ground-truth file, or a scenario folder (gt/ + scenario.json)")
@@ -177,10 +177,13 @@ def _eval_parser(sub: argparse._SubParsersAction) -> None:
 def _cmd_eval(args: argparse.Namespace) -> int:
     from mcvrt.evaluation import evaluate_run, format_report
     from mcvrt.export import write_json
+    from mcvrt.report import REPORT, write_report
 
     report = evaluate_run(args.gt, args.run, args.iou)
     print(format_report(report))
     write_json(args.json or args.run / "eval.json", report.to_dict())
+    if (args.run / REPORT).is_file():  # the run wrote a report: draw it again with the metrics
+        write_report(args.run, report.to_dict())
     return 0
 
 

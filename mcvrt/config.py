@@ -184,6 +184,7 @@ class MatchingConfig:
 class OutputConfig:
     save_video: bool = False  # write annotated videos (slow: re-encodes every frame)
     gallery: bool = True  # write gallery.png (one crop per camera per global id)
+    report: bool = True  # write report.html (summary, camera graph, timeline, identity cards)
     interpolate_max_gap: int = 10  # fill a track's missed frames linearly in gaps up to this many
     # processed frames (0 = off, e.g. for real-time use)
 
