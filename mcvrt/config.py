@@ -203,7 +203,10 @@ class PipelineConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
 
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
+# shipped inside the package (found from any working directory); the checkout's top-level
+# configs/ is a link to this folder
+CONFIGS = Path(__file__).resolve().parent / "configs"
+DEFAULT_CONFIG = CONFIGS / "default.yaml"
 
 
 def load_config(path: str | Path | None = None) -> PipelineConfig:
