@@ -130,8 +130,9 @@ def _rematch_parser(sub: argparse._SubParsersAction) -> None:
         "redo the cross-camera association of a finished run from its stored tracklets",
         "Re-associate the tracklets `mcvrt run` stored in RUN_DIR (tracklets.npz / .json) with "
         "another topology, matching settings or the user's must/cannot-links, and write "
-        "tracks.csv, mot/, multicamera.txt, graph.json and summary.json (no gallery or videos: "
-        "they need the frames). Nothing is decoded, detected or tracked again.",
+        "tracks.csv, mot/, multicamera.txt, graph.json, summary.json and report.html (with the "
+        "run's stored crops; no gallery or videos). Nothing is decoded, detected or tracked "
+        "again.",
     )
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="output folder of `mcvrt run`")
     p.add_argument("--out", type=Path, required=True, help="output folder (may be RUN_DIR)")

@@ -1,7 +1,7 @@
 """`mcvrt run`: compose the stages, one way.
 
 videos -> Camera[] -> per camera: Frame -> Detections -> (+embedding) -> Tracker -> Tracklet[]
--> cross-camera graph -> global ids -> CSV / JSON (+ optional video and gallery).
+-> cross-camera graph -> global ids -> CSV / JSON (+ optional video, gallery and report).
 
 Cameras are independent until matching, so with `input.workers` > 1 each runs in a worker
 process (spawned, pinned to its share of the CPU cores, models loaded once per process) and the
