@@ -75,8 +75,8 @@ def run(
     detect: Detect | None = None,
 ) -> RunResult:
     """Track vehicles in every video and give each vehicle one global id across cameras, as
-    `mcvrt run` does; writes tracks.csv, mot/, multicamera.txt, graph.json, summary.json and
-    gallery.png under `out`.
+    `mcvrt run` does; writes tracks.csv, mot/, multicamera.txt, graph.json, summary.json,
+    gallery.png and report.html under `out`.
 
     videos: files or glob patterns, one camera each, in camera order.
     config, overrides: as for `configure`, e.g. ``overrides={"input.max_frames": 100}``.

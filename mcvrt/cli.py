@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from mcvrt.errors import McvrtError, ReidError
 
@@ -26,6 +27,25 @@ def _command(
         name, help=summary, description=description,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+
+
+def _add_set(p: argparse.ArgumentParser, metavar: str, help: str) -> None:
+    """A repeatable ``--set KEY=VALUE`` option (read with `_parse_set`)."""
+    p.add_argument("--set", nargs="+", action="extend", default=[], metavar=metavar, help=help)
+
+
+def _parse_set(items: Sequence[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` items as {dotted key: value}, each value read as YAML (``0.8`` a number,
+    ``[2, 7]`` a list, ``off`` false); McvrtError when an item has no ``=``."""
+    import yaml
+
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise McvrtError(f"--set expects KEY=VALUE, got {item!r}")
+        overrides[key] = yaml.safe_load(value)
+    return overrides
 
 
 def _run_parser(sub: argparse._SubParsersAction) -> None:
@@ -54,15 +74,17 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stride", type=int, help="process every N-th frame")
     p.add_argument("--topology", type=Path, help="YAML of per-camera-pair transition windows")
     p.add_argument("--save-video", action="store_true", help="write annotated videos")
+    _add_set(p, "KEY=VALUE", "config overrides in YAML syntax, dotted keys of "
+             "configs/default.yaml, e.g. matching.min_similarity=0.8 output.gallery=false "
+             "(repeatable; the options above win over --set, --set over $" + DETECTOR_ENV + ")")
     p.set_defaults(func=_cmd_run)
 
 
 def _overrides(cfg, args: argparse.Namespace):  # cfg: PipelineConfig, imported lazily
     """Apply the per-run flags to the loaded config through dataclasses.replace."""
     det, app, inp = cfg.detector, cfg.appearance, cfg.input
-    weights = args.detector or os.environ.get(DETECTOR_ENV)  # flag > environment > config
-    if weights:
-        det = replace(det, weights=weights)
+    if args.detector:
+        det = replace(det, weights=args.detector)
     if args.device:
         det = replace(det, device=args.device)
         app = replace(app, embedder=replace(app.embedder, device=args.device))
@@ -78,11 +100,13 @@ def _overrides(cfg, args: argparse.Namespace):  # cfg: PipelineConfig, imported 
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from mcvrt.config import load_config
+    from mcvrt.api import configure
     from mcvrt.pipeline import check_writable, run
     from mcvrt.video import expand_videos, probe_cameras
 
-    cfg = _overrides(load_config(args.config), args)
+    env = os.environ.get(DETECTOR_ENV)
+    overrides = ({"detector.weights": env} if env else {}) | _parse_set(args.set)
+    cfg = _overrides(configure(args.config, overrides), args)  # flags > --set > environment
     cameras = probe_cameras(
         expand_videos(args.videos), args.camera_ids, args.time_offsets, cfg.input.max_frames
     )
@@ -106,14 +130,15 @@ def _rematch_parser(sub: argparse._SubParsersAction) -> None:
         "redo the cross-camera association of a finished run from its stored tracklets",
         "Re-associate the tracklets `mcvrt run` stored in RUN_DIR (tracklets.npz / .json) with "
         "another topology, matching settings or the user's must/cannot-links, and write "
-        "tracks.csv, mot/, multicamera.txt, graph.json and summary.json (no gallery or videos: "
-        "they need the frames). Nothing is decoded, detected or tracked again.",
+        "tracks.csv, mot/, multicamera.txt, graph.json, summary.json and report.html (with the "
+        "run's stored crops; no gallery or videos). Nothing is decoded, detected or tracked "
+        "again.",
     )
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="output folder of `mcvrt run`")
     p.add_argument("--out", type=Path, required=True, help="output folder (may be RUN_DIR)")
     p.add_argument("--topology", type=Path, help="YAML of per-camera-pair transition windows")
-    p.add_argument("--set", nargs="+", default=[], metavar="matching.KEY=VALUE",
-                   help="matching overrides in YAML syntax, e.g. matching.min_similarity=0.8")
+    _add_set(p, "matching.KEY=VALUE",
+             "matching overrides in YAML syntax, e.g. matching.min_similarity=0.8 (repeatable)")
     p.add_argument("--must-link", nargs="+", default=[], metavar="CAM:TRACK=CAM:TRACK",
                    help="tracklets that are one vehicle (camera id : per-camera track id)")
     p.add_argument("--cannot-link", nargs="+", default=[], metavar="CAM:TRACK=CAM:TRACK",
@@ -135,19 +160,16 @@ def _tracklet_pair(flag: str, text: str) -> tuple[tuple[str, int], tuple[str, in
 
 
 def _cmd_rematch(args: argparse.Namespace) -> int:
-    import yaml
-
     from mcvrt.association import Links
     from mcvrt.pipeline import rematch
 
     matching: dict = {"topology": str(args.topology)} if args.topology else {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
+    for key, value in _parse_set(args.set).items():
         section, _, name = key.partition(".")
-        if not sep or section != "matching" or not name:
+        if section != "matching" or not name:
             raise McvrtError(f"--set expects matching.KEY=VALUE (only matching settings change "
-                             f"without re-running), got {item!r}")
-        matching[name] = yaml.safe_load(value)
+                             f"without re-running), got {key!r}")
+        matching[name] = value
     links = Links(tuple(_tracklet_pair("--must-link", x) for x in args.must_link),
                   tuple(_tracklet_pair("--cannot-link", x) for x in args.cannot_link))
     result = rematch(args.run_dir, args.out, matching, links)
@@ -164,7 +186,7 @@ def _eval_parser(sub: argparse._SubParsersAction) -> None:
         "Per-camera MOT metrics and AI-City cross-camera identity measures of a run, and the "
         "oracle-link bound: the run's per-camera tracks relabelled with the ground-truth "
         "identity each matches in most frames, scored cross-camera (what perfect linking of "
-        "these tracks would reach).",
+        "these tracks would reach). Adds the metrics to RUN/report.html when the run wrote one.",
     )
     p.add_argument("--gt", type=Path, required=True,
                    help="AI-City ground-truth file, or a scenario folder (gt/ + scenario.json)")
@@ -177,10 +199,13 @@ def _eval_parser(sub: argparse._SubParsersAction) -> None:
 def _cmd_eval(args: argparse.Namespace) -> int:
     from mcvrt.evaluation import evaluate_run, format_report
     from mcvrt.export import write_json
+    from mcvrt.report import REPORT, write_report
 
     report = evaluate_run(args.gt, args.run, args.iou)
     print(format_report(report))
     write_json(args.json or args.run / "eval.json", report.to_dict())
+    if (args.run / REPORT).is_file():  # the run wrote a report: draw it again with the metrics
+        write_report(args.run, report.to_dict())
     return 0
 
 
@@ -197,28 +222,21 @@ def _train_reid_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", type=Path, help="dataset folder (overrides data.root)")
     p.add_argument("--out", type=Path, help="output folder (overrides out_dir)")
     p.add_argument("--epochs", type=int, help="overrides optim.epochs")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                   help="dotted overrides in YAML syntax, e.g. optim.lr=3e-4 data.p=8")
+    _add_set(p, "KEY=VALUE", "dotted overrides in YAML syntax, e.g. optim.lr=3e-4 data.p=8 "
+             "(repeatable)")
     p.set_defaults(func=_cmd_train_reid)
 
 
 def _cmd_train_reid(args: argparse.Namespace) -> int:
     import logging
 
-    import yaml
-
+    from mcvrt.config import CONFIGS
     from reid.train import train_from_yaml
 
-    recipes = Path(__file__).resolve().parent.parent / "configs" / "reid"
-    config = args.config or recipes / f"{args.method}.yaml"
+    config = args.config or CONFIGS / "reid" / f"{args.method}.yaml"
     if not config.is_file():
         raise McvrtError(f"training recipe not found: {config}")
-    overrides = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise McvrtError(f"--set expects KEY=VALUE, got {item!r}")
-        overrides[key] = yaml.safe_load(value)
+    overrides = _parse_set(args.set)
     flags = (("data.root", args.data), ("out_dir", args.out), ("optim.epochs", args.epochs))
     for key, value in flags:
         if value is not None:

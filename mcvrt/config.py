@@ -185,6 +185,7 @@ class MatchingConfig:
 class OutputConfig:
     save_video: bool = False  # write annotated videos (slow: re-encodes every frame)
     gallery: bool = True  # write gallery.png (one crop per camera per global id)
+    report: bool = True  # write report.html (summary, camera graph, timeline, identity cards)
     interpolate_max_gap: int = 10  # fill a track's missed frames linearly in gaps up to this many
     # processed frames (0 = off, e.g. for real-time use)
 
@@ -203,7 +204,10 @@ class PipelineConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
 
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
+# shipped inside the package (found from any working directory); the checkout's top-level
+# configs/ is a link to this folder
+CONFIGS = Path(__file__).resolve().parent / "configs"
+DEFAULT_CONFIG = CONFIGS / "default.yaml"
 
 
 def load_config(path: str | Path | None = None) -> PipelineConfig:

@@ -1,7 +1,7 @@
 """`mcvrt run`: compose the stages, one way.
 
 videos -> Camera[] -> per camera: Frame -> Detections -> (+embedding) -> Tracker -> Tracklet[]
--> cross-camera graph -> global ids -> CSV / JSON (+ optional video and gallery).
+-> cross-camera graph -> global ids -> CSV / JSON (+ optional video, gallery and report).
 
 Cameras are independent until matching, so with `input.workers` > 1 each runs in a worker
 process (spawned, pinned to its share of the CPU cores, models loaded once per process) and the
@@ -37,6 +37,14 @@ from mcvrt.appearance import (
 )
 from mcvrt.association import NO_LINKS, Links, check_matching, graph_to_dict, match_tracklets
 from mcvrt.config import AUTO, PipelineConfig, config_from_mapping, config_to_mapping
+from mcvrt.crops import (
+    CROPS,
+    best_per_identity,
+    copy_crops,
+    load_crops,
+    save_crops,
+    tracklet_crops,
+)
 from mcvrt.enhance import FramePreparer
 from mcvrt.errors import InputError
 from mcvrt.export import (
@@ -321,7 +329,10 @@ def run(
     tracklets, frames = track_cameras(cameras, cfg, detect, embed, times)
     stored = StoredRun(tracklets, list(cameras), cfg, frames, time.perf_counter() - start,
                        dict(times.seconds))
-    return associate(stored, out_dir, save_run(out_dir, stored))
+    outputs = save_run(out_dir, stored)
+    if cfg.output.gallery or cfg.output.report:
+        outputs.append(save_crops(out_dir / CROPS, tracklet_crops(cameras, tracklets)))
+    return associate(stored, out_dir, outputs)
 
 
 def rematch(run_dir: Path, out_dir: Path, matching: dict[str, Any] | None = None,
@@ -338,7 +349,8 @@ def rematch(run_dir: Path, out_dir: Path, matching: dict[str, Any] | None = None
     check_writable(out_dir)
     output = replace(cfg.output, gallery=False, save_video=False)
     stored = replace(stored, config=replace(cfg, output=output))
-    return associate(stored, out_dir, save_run(out_dir, stored), links)
+    outputs = save_run(out_dir, stored) + copy_crops(run_dir, out_dir)
+    return associate(stored, out_dir, outputs, links)
 
 
 LEARNED_TOPOLOGY = "topology.learned.yaml"
@@ -350,7 +362,8 @@ then never link)."""
 
 def associate(stored: StoredRun, out_dir: Path, outputs: list[Path],
               links: Links = NO_LINKS) -> RunResult:
-    """Match the stored tracklets across cameras and write the outputs, summary.json last."""
+    """Match the stored tracklets across cameras and write the outputs, then summary.json and
+    report.html (drawn from the files before it)."""
     cfg, times = stored.config, StageTimes(defaultdict(float, stored.stage_seconds))
     t = time.perf_counter()
     matching = cfg.matching.resolved(cfg.appearance.embedder.weights)
@@ -365,10 +378,17 @@ def associate(stored: StoredRun, out_dir: Path, outputs: list[Path],
         learned.unlink(missing_ok=True)  # not left over from an earlier run into this folder
     outputs += write_outputs(cfg, stored.cameras, stored.tracklets, global_ids,
                              graph_to_dict(graph), out_dir)
-    outputs.append(out_dir / "summary.json")
+    from mcvrt.report import REPORT, write_report  # matplotlib: loaded when needed
+
+    summary, report = out_dir / "summary.json", out_dir / REPORT
+    written = [*outputs, summary, *([report] if cfg.output.report else [])]
     result = RunResult(stored.cameras, stored.frames, stored.tracklets, global_ids, seconds,
-                       dict(times.seconds), outputs)
-    write_json(outputs[-1], summary_dict(result))
+                       dict(times.seconds), written)
+    write_json(summary, summary_dict(result))
+    if cfg.output.report:
+        write_report(out_dir)
+    else:
+        report.unlink(missing_ok=True)  # not left over from an earlier run into this folder
     return result
 
 
@@ -395,8 +415,9 @@ def write_outputs(
         from mcvrt import visualize
 
         if cfg.output.gallery:
-            outputs.append(
-                visualize.write_gallery(out_dir / "gallery.png", cameras, tracklets, global_ids))
+            crops = best_per_identity(load_crops(out_dir / CROPS), global_ids)
+            outputs.append(visualize.write_gallery(out_dir / "gallery.png",
+                                                   [c.id for c in cameras], crops))
         if cfg.output.save_video:
             outputs += visualize.write_videos(out_dir / "videos", cameras, tracklets, global_ids)
     return outputs

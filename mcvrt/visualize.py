@@ -1,7 +1,7 @@
 """What a person would rather look at than read: annotated videos and an identity gallery.
 
-Reads finished results (cameras, tracklets, global ids) and re-decodes the videos; it returns
-nothing to the pipeline.
+Reads finished results (cameras, tracklets, global ids, the stored crops); the videos are decoded
+again only for the annotated copies. It returns nothing to the pipeline.
 """
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from mcvrt.appearance import crop
+from mcvrt.crops import Crop
 from mcvrt.export import atomic_write
 from mcvrt.types import Camera, Tracklet
 
@@ -39,46 +39,25 @@ def _boxes_by_frame(tracklets: Sequence[Tracklet], global_ids: dict) -> dict[int
     return rows
 
 
-def _frames(camera: Camera, wanted: set[int]) -> dict[int, np.ndarray]:
-    """Decode `camera` once, keeping only the frame indices in `wanted`."""
-    kept: dict[int, np.ndarray] = {}
-    cap = cv2.VideoCapture(str(camera.path))
-    index, last = 0, max(wanted, default=-1)
-    while index <= last and cap.grab():
-        if index in wanted:
-            kept[index] = cap.retrieve()[1]
-        index += 1
-    cap.release()
-    return kept
-
-
 def write_gallery(
-    path: Path, cameras: Sequence[Camera], tracklets: Sequence[Tracklet], global_ids: dict
+    path: Path, camera_ids: Sequence[str], crops: Mapping[tuple[int, str], Crop]
 ) -> Path:
-    """One row per identity (multi-camera ones first), one best-quality crop per camera."""
-    best: dict[tuple[int, str], tuple[float, int, np.ndarray]] = {}
-    for t in tracklets:
-        area = (t.xyxy[:, 2] - t.xyxy[:, 0]) * (t.xyxy[:, 3] - t.xyxy[:, 1])
-        quality = t.confidence * np.sqrt(np.maximum(area, 0))
-        i = int(np.argmax(quality))
-        key = (global_ids[t.key], t.camera_id)
-        if key not in best or quality[i] > best[key][0]:
-            best[key] = (float(quality[i]), int(t.frames[i]), t.xyxy[i])
+    """One row per identity (multi-camera ones first), one column per camera; `crops` holds
+    each identity's best crop per camera (`mcvrt.crops.best_per_identity`)."""
     cams_of: dict[int, set[str]] = defaultdict(set)
-    for gid, cam in best:
+    for gid, cam in crops:
         cams_of[gid].add(cam)
     order = sorted(cams_of, key=lambda g: (-len(cams_of[g]), g))[:MAX_GALLERY_ROWS]
-    canvas = np.full((max(len(order), 1) * CELL, (len(cameras) + 1) * CELL, 3), 255, np.uint8)
-    for col, camera in enumerate(cameras, start=1):
-        cv2.putText(canvas, camera.id[:14], (col * CELL + 2, 12),
+    canvas = np.full((max(len(order), 1) * CELL, (len(camera_ids) + 1) * CELL, 3), 255, np.uint8)
+    for col, camera in enumerate(camera_ids, start=1):
+        cv2.putText(canvas, camera[:14], (col * CELL + 2, 12),
                     cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 0, 0), 1)
-        wanted = {g: best[(g, camera.id)] for g in order if (g, camera.id) in best}
-        images = _frames(camera, {frame for _, frame, _ in wanted.values()})
-        for gid, (_, frame, box) in wanted.items():
-            _paste(canvas, order.index(gid), col, crop(images[frame], box))
     for row, gid in enumerate(order):
         cv2.putText(canvas, f"id {gid}", (4, row * CELL + CELL // 2),
                     cv2.FONT_HERSHEY_SIMPLEX, 0.5, color_for(gid), 2)
+        for col, camera in enumerate(camera_ids, start=1):
+            if (gid, camera) in crops:
+                _paste(canvas, row, col, crops[(gid, camera)].image())
     _, data = cv2.imencode(".png", canvas)
     with atomic_write(path, mode="wb") as f:
         f.write(data.tobytes())

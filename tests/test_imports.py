@@ -40,6 +40,8 @@ def importers(package: str, library: str) -> set[str]:
         ("filterpy", {"mcvrt/tracking/kalman.py"}),
         ("lap", {"mcvrt/tracking/association.py"}),
         ("motmetrics", {"mcvrt/evaluation.py"}),
+        ("jinja2", {"mcvrt/report/__init__.py"}),
+        ("matplotlib", {"mcvrt/report/charts.py"}),
     ],
 )
 def test_library_is_imported_in_one_place(library: str, allowed: set[str]):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
+from mcvrt.config import CONFIGS
 from reid.config import require
 
 CLASS_IDS = {"car": 2, "motorcycle": 3, "bus": 5, "truck": 7}  # COCO ids
@@ -192,4 +193,4 @@ class ScenarioConfig:
         return [(k.from_camera, k.to_camera) for k in self.links]
 
 
-DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "configs" / "scenarios" / "default.yaml"
+DEFAULT_SCENARIO = CONFIGS / "scenarios" / "default.yaml"

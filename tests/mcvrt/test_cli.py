@@ -98,7 +98,7 @@ def test_help_explains_every_option(capsys):
     assert exc.value.code == 0
     out = capsys.readouterr().out
     for option in ("--videos", "--camera-ids", "--time-offsets", "--detector", "--reid",
-                   "--max-frames", "--stride", "--save-video", "MCVRT_DETECTOR"):
+                   "--max-frames", "--stride", "--save-video", "--set", "MCVRT_DETECTOR"):
         assert option in out
 
 
@@ -122,3 +122,46 @@ def test_other_commands_reject_bad_input_in_one_line(capsys, tmp_path: Path, arg
     code = main([a.format(tmp=tmp_path) for a in argv])
     assert code == 2
     assert_one_line(capsys.readouterr().err, fragment)
+
+
+def test_set_overrides_any_config_key_and_the_flags_win(monkeypatch, synthetic_videos,
+                                                        tmp_path: Path):
+    """`run --set` (repeatable) reaches any key; --detector beats --set beats $MCVRT_DETECTOR."""
+    import mcvrt.pipeline
+    from mcvrt.pipeline import RunResult
+
+    used = []
+
+    def fake_run(cfg, cameras, out_dir, **_):
+        used.append(cfg)
+        return RunResult(list(cameras), 0, [], {}, 1.0, {}, [])
+
+    monkeypatch.setattr(mcvrt.pipeline, "run", fake_run)
+    monkeypatch.setenv("MCVRT_DETECTOR", "from-env")
+    (a,) = synthetic_videos(1)
+    common = ["run", "--videos", str(a), "--out", str(tmp_path / "o")]
+    assert main([*common, "--set", "matching.min_similarity=0.8", "detector.classes=[2, 7]",
+                 "--set", "output.gallery=false", "detector.weights=from-set"]) == 0
+    assert main([*common, "--set", "detector.weights=from-set", "--detector", "from-flag"]) == 0
+    assert main(common) == 0
+    first = used[0]
+    assert (first.matching.min_similarity, first.detector.classes, first.output.gallery) == (
+        0.8, (2, 7), False)
+    assert [cfg.detector.weights for cfg in used] == ["from-set", "from-flag", "from-env"]
+
+
+@pytest.mark.parametrize(
+    "item, fragment",
+    [("matching.min_similarty=0.8", "unknown key 'matching.min_similarty' (did you mean "
+                                    "'min_similarity'?)"),
+     ("matching.min_similarity", "--set expects KEY=VALUE"),
+     ("matching=1", "override 'matching' names a section")],
+    ids=["unknown-key", "no-value", "a-section"],
+)
+def test_bad_set_is_one_line_before_anything_is_written(capsys, synthetic_videos,
+                                                       tmp_path: Path, item: str, fragment: str):
+    (a,) = synthetic_videos(1)
+    code, err = run_cli(capsys, "--videos", str(a), "--out", str(tmp_path / "o"), "--set", item)
+    assert code == 2
+    assert_one_line(err, fragment)
+    assert not (tmp_path / "o").exists()
