@@ -40,6 +40,7 @@ def importers(package: str, library: str) -> set[str]:
         ("filterpy", {"mcvrt/tracking/kalman.py"}),
         ("lap", {"mcvrt/tracking/association.py"}),
         ("motmetrics", {"mcvrt/evaluation.py"}),
+        ("ray", {"mcvrt/runners/ray_runner.py"}),
     ],
 )
 def test_library_is_imported_in_one_place(library: str, allowed: set[str]):
