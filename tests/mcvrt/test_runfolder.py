@@ -16,8 +16,8 @@ from mcvrt.video import probe_cameras
 from reid import ColorHistogramEmbedder
 from tests.conftest import blob_detect
 
-OUTPUTS = ("tracks.csv", "multicamera.txt", "graph.json", "tracklets.npz", "mot/cam1.txt",
-           "mot/cam2.txt", "mot/cam3.txt", "gallery.png")
+OUTPUTS = ("tracks.csv", "multicamera.txt", "graph.json", "mot/cam1.txt", "mot/cam2.txt",
+           "mot/cam3.txt", "gallery.png")
 
 
 def config(runner: str = "local", **output) -> PipelineConfig:

@@ -30,7 +30,7 @@ def test_local_and_process_runners_write_the_same_files(synthetic_videos, tmp_pa
     for runner in ("local", "processes"):
         run(replace(cfg, input=replace(cfg.input, runner=runner, workers=2)), cameras,
             tmp_path / runner, detect=blob_detect, embed=ColorHistogramEmbedder())
-    for name in ("tracks.csv", "multicamera.txt", "graph.json", "tracklets.npz"):
+    for name in ("tracks.csv", "multicamera.txt", "graph.json", "mot/cam1.txt"):
         assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "processes" / name
                                                              ).read_bytes(), name
 
