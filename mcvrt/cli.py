@@ -101,11 +101,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     result = run(cfg, cameras, args.out, resume=args.resume)
     per_cam = ", ".join(f"{c.id}: {c.frame_count} frames" for c in result.cameras)
+    resumed = sum(entry["resumed"] for entry in result.per_camera.values())
     print(
         f"cameras: {len(result.cameras)} ({per_cam})\n"
         f"tracklets: {len(result.tracklets)}  global ids: {result.identities}\n"
         f"processed {result.frames} camera-frames in {result.seconds:.1f} s "
-        f"= {result.fps:.1f} frames/s\n"
+        f"= {result.fps:.1f} frames/s"
+        + (f" ({resumed} cameras resumed from the cache)" if resumed else "") + "\n"
         f"outputs: {args.out}"
     )
     return 0
