@@ -3,6 +3,7 @@ and a run killed mid-way that resumes. Slow: each Ray worker loads the detector.
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -87,7 +88,7 @@ def stop_node(node: subprocess.Popen, grace_s: float = 10.0) -> None:
 @pytest.fixture
 def two_node_cluster() -> Iterator[str]:
     """A head node and a second node on this machine, one `camera_slot` each; the address."""
-    ray = pytest.importorskip("ray")
+    pytest.importorskip("ray")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -113,7 +114,7 @@ def two_node_cluster() -> Iterator[str]:
     finally:
         for node in reversed(nodes):
             stop_node(node)
-    del ray
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def test_two_node_cluster_runs_cameras_on_both_nodes(two_node_cluster: str, detector_dir: Path,
