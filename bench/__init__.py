@@ -1,4 +1,4 @@
-"""Benchmarks B1-B7 (see bench/README.md); run one with `python -m bench.<script>`.
+"""Benchmarks B1-B8 (see bench/README.md); run one with `python -m bench.<script>`.
 
 Importing this package pins the math libraries' thread pools before numpy, torch or OpenCV load:
 `MCVRT_BENCH_THREADS` (default: the usable CPU cores) becomes OMP/MKL/OpenBLAS_NUM_THREADS.

@@ -42,7 +42,8 @@ from bench.common import (
     stats,
 )
 from mcvrt.config import PipelineConfig
-from mcvrt.pipeline import run, usable_cores, worker_context, worker_count
+from mcvrt.pipeline import run
+from mcvrt.runners.processes import usable_cores, worker_context, worker_count
 from mcvrt.video import probe_cameras
 
 TARGET = 0.8  # efficiency with 2 cameras on 2 cores

@@ -1,4 +1,4 @@
-"""Run B1-B7 one after another and write every table, with the command that made it, to Markdown.
+"""Run B1-B8 one after another and write every table, with the command that made it, to Markdown.
 
 Each benchmark runs in a fresh interpreter, so none inherits another's imports, thread pools,
 fork server or garbage-collector heap. `--quick` runs each on tiny inputs (the smoke-test
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from bench.common import ROOT, entry, parse, parser
 
 BENCHMARKS = ("b1_end_to_end", "b2_detector", "b3_tracker", "b4_reid", "b5_matching",
-              "b6_scaling", "b7_speed_accuracy")
+              "b6_scaling", "b7_speed_accuracy", "b8_runners")
 
 
 def main(argv: Sequence[str] | None = None) -> dict:

@@ -73,6 +73,8 @@ def run(
     camera_ids: Sequence[str] | None = None,
     time_offsets: Sequence[float] | None = None,
     detect: Detect | None = None,
+    runner: str | None = None,
+    resume: bool = False,
 ) -> RunResult:
     """Track vehicles in every video and give each vehicle one global id across cameras, as
     `mcvrt run` does; writes tracks.csv, mot/, multicamera.txt, graph.json, summary.json,
@@ -82,6 +84,9 @@ def run(
     config, overrides: as for `configure`, e.g. ``overrides={"input.max_frames": 100}``.
     camera_ids: default the file stems. time_offsets: seconds added to each camera's clock.
     detect: a callable from a BGR image to `Detections`, instead of the configured detector.
+    runner: how cameras execute, "local", "processes" or "ray" (default `input.runner`); Ray's
+    address and resources are the `ray.*` keys, e.g. ``overrides={"ray.address": "auto"}``.
+    resume: reuse the tracklets of cameras an interrupted or earlier run into `out` finished.
 
     Returns a `RunResult`: `cameras`, `tracklets`, `global_ids` ((camera id, track id) ->
     global id), `identities`, `fps`, `stage_seconds` and the `outputs` written. Bad input
@@ -101,7 +106,7 @@ def run(
     from mcvrt.pipeline import run as run_pipeline
     from mcvrt.video import expand_videos, probe_cameras
 
-    cfg = configure(config, overrides)
+    cfg = configure(config, {**(overrides or {}), **({"input.runner": runner} if runner else {})})
     cameras = probe_cameras(expand_videos([str(v) for v in videos]), camera_ids, time_offsets,
                             cfg.input.max_frames)
-    return run_pipeline(cfg, cameras, Path(out), detect=detect)
+    return run_pipeline(cfg, cameras, Path(out), detect=detect, resume=resume)

@@ -116,6 +116,13 @@ def load_embed(cfg: AppearanceConfig) -> Embed:
                            for name, path in _expert_paths(cfg).items()})
 
 
+def weight_files(cfg: AppearanceConfig) -> list[str]:
+    """The checkpoint files (or names of weight-free embedders) `cfg` embeds with."""
+    if cfg.embedder.weights != AUTO:
+        return [resolve_weights(cfg.embedder.weights)]
+    return [resolve_weights(cfg.alsa_expert), resolve_weights(cfg.sjdl_expert)]
+
+
 def load_compare(cfg: AppearanceConfig) -> HarderCondition | None:
     """How matching compares tracklets: `HarderCondition` for `auto`, else None (cosine)."""
     if cfg.embedder.weights != AUTO:

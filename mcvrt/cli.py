@@ -77,6 +77,13 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
     _add_set(p, "KEY=VALUE", "config overrides in YAML syntax, dotted keys of "
              "configs/default.yaml, e.g. matching.min_similarity=0.8 output.gallery=false "
              "(repeatable; the options above win over --set, --set over $" + DETECTOR_ENV + ")")
+    p.add_argument("--runner", choices=("local", "processes", "ray"),
+                   help="how cameras execute (default: the config's input.runner, processes)")
+    p.add_argument("--ray-address", metavar="auto|HOST:PORT",
+                   help="Ray cluster to run the cameras on (implies --runner ray)")
+    p.add_argument("--resume", action="store_true",
+                   help="reuse the tracklets of cameras an interrupted or earlier run into --out "
+                   "finished, where video and configuration are unchanged")
     p.set_defaults(func=_cmd_run)
 
 
@@ -94,30 +101,37 @@ def _overrides(cfg, args: argparse.Namespace):  # cfg: PipelineConfig, imported 
         inp = replace(inp, max_frames=args.max_frames)
     if args.stride is not None:
         inp = replace(inp, stride=args.stride)
+    if args.runner or args.ray_address:
+        inp = replace(inp, runner=args.runner or "ray")
+    ray = replace(cfg.ray, address=args.ray_address) if args.ray_address else cfg.ray
     matching = replace(cfg.matching, topology=args.topology) if args.topology else cfg.matching
     output = replace(cfg.output, save_video=True) if args.save_video else cfg.output
-    return replace(cfg, detector=det, appearance=app, input=inp, matching=matching, output=output)
+    return replace(cfg, detector=det, appearance=app, input=inp, matching=matching, output=output,
+                   ray=ray)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from mcvrt.api import configure
-    from mcvrt.pipeline import check_writable, run
+    from mcvrt.pipeline import run
     from mcvrt.video import expand_videos, probe_cameras
 
     env = os.environ.get(DETECTOR_ENV)
     overrides = ({"detector.weights": env} if env else {}) | _parse_set(args.set)
     cfg = _overrides(configure(args.config, overrides), args)  # flags > --set > environment
+    if args.ray_address and cfg.input.runner != "ray":
+        raise McvrtError(f"--ray-address needs --runner ray, not {cfg.input.runner}")
     cameras = probe_cameras(
         expand_videos(args.videos), args.camera_ids, args.time_offsets, cfg.input.max_frames
     )
-    check_writable(args.out)
-    result = run(cfg, cameras, args.out)
+    result = run(cfg, cameras, args.out, resume=args.resume)
     per_cam = ", ".join(f"{c.id}: {c.frame_count} frames" for c in result.cameras)
+    resumed = sum(entry["resumed"] for entry in result.per_camera.values())
     print(
         f"cameras: {len(result.cameras)} ({per_cam})\n"
         f"tracklets: {len(result.tracklets)}  global ids: {result.identities}\n"
         f"processed {result.frames} camera-frames in {result.seconds:.1f} s "
-        f"= {result.fps:.1f} frames/s\n"
+        f"= {result.fps:.1f} frames/s"
+        + (f" ({resumed} cameras resumed from the cache)" if resumed else "") + "\n"
         f"outputs: {args.out}"
     )
     return 0
@@ -331,7 +345,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mcvrt: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("mcvrt: interrupted", file=sys.stderr)
+        resume = " (`mcvrt run --resume` continues from the finished cameras)"
+        print(f"mcvrt: interrupted{resume if args.command == 'run' else ''}", file=sys.stderr)
         return 130
 
 

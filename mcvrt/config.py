@@ -17,6 +17,7 @@ from reid.embedder import COLOR_HISTOGRAM, EmbedderConfig
 
 COCO_VEHICLES = (2, 3, 5, 7)  # car, motorcycle, bus, truck
 AUTO = "auto"  # appearance.embedder.weights: route each crop to a condition expert
+RUNNERS = ("local", "processes", "ray")  # input.runner: how cameras execute (mcvrt.runners)
 
 
 @dataclass(frozen=True)
@@ -24,11 +25,30 @@ class InputConfig:
     max_frames: int | None = None  # decode at most this many frames per camera (None = all)
     stride: int = 1  # process every stride-th frame
     workers: int = 0  # camera worker processes; 0 = one per camera up to the CPU cores (1 on CUDA)
+    runner: str = "processes"  # how cameras execute: local, processes (`workers`) or ray (`ray`)
 
     def __post_init__(self) -> None:
         require(self.max_frames is None or self.max_frames >= 1, "input.max_frames must be >= 1")
         require(self.stride >= 1, "input.stride must be >= 1")
         require(self.workers >= 0, "input.workers must be >= 0")
+        require(self.runner in RUNNERS, f"input.runner must be one of {', '.join(RUNNERS)}")
+
+
+@dataclass(frozen=True)
+class RayConfig:
+    """Where and with what resources `input.runner: ray` tracks cameras."""
+
+    address: str | None = None  # None: a new Ray instance on this machine; "auto" or HOST:PORT
+    cpus_per_camera: float = 1.0  # Ray CPUs each camera worker (actor) holds
+    gpus_per_camera: float = 0.0  # GPU fraction each camera worker holds (detector.device cuda)
+    resources: dict[str, float] = field(default_factory=dict)  # custom Ray resources per worker
+    workers: int = 0  # camera workers (actors); 0 = as many as the cluster's resources fit
+
+    def __post_init__(self) -> None:
+        require(self.cpus_per_camera > 0, "ray.cpus_per_camera must be > 0")
+        require(self.gpus_per_camera >= 0, "ray.gpus_per_camera must be >= 0")
+        require(all(v > 0 for v in self.resources.values()), "ray.resources values must be > 0")
+        require(self.workers >= 0, "ray.workers must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -196,6 +216,7 @@ class OutputConfig:
 @dataclass(frozen=True)
 class PipelineConfig:
     input: InputConfig = field(default_factory=InputConfig)
+    ray: RayConfig = field(default_factory=RayConfig)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     enhance: EnhanceConfig = field(default_factory=EnhanceConfig)
     appearance: AppearanceConfig = field(default_factory=AppearanceConfig)

@@ -1,42 +1,30 @@
 """`mcvrt run`: compose the stages, one way.
 
-videos -> Camera[] -> per camera: Frame -> Detections -> (+embedding) -> Tracker -> Tracklet[]
+videos -> Camera[] -> per camera (`mcvrt.camera`, executed by the configured runner,
+`mcvrt.runners`): Frame -> Detections -> (+embedding) -> Tracker -> Tracklet[]
 -> cross-camera graph -> global ids -> CSV / JSON (+ optional video, gallery and report).
 
-Cameras are independent until matching, so with `input.workers` > 1 each runs in a worker
-process (spawned, pinned to its share of the CPU cores, models loaded once per process) and the
-results are merged in camera order: the same tracklets and ids as a one-process run. Within a
-camera a background thread decodes the next frame while the current one is detected.
+This process is the driver: it stores each camera's tracklets as the runner hands them back
+(`mcvrt.runfolder`: the run folder and its per-camera cache), then matches in camera order, so
+every runner gives the same tracklets and ids, and swaps the finished run folder in.
 """
 
 from __future__ import annotations
 
-import math
-import multiprocessing
-import os
-import pickle
+import contextlib
 import time
-from collections import defaultdict
-from collections.abc import Callable, Generator, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import numpy as np
-from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from mcvrt.appearance import (
-    Embed,
-    describe_tracklet,
-    embed_detections,
-    load_compare,
-    load_embed,
-    rows_to_embed,
-)
+from mcvrt.appearance import Embed, load_compare
 from mcvrt.association import NO_LINKS, Links, check_matching, graph_to_dict, match_tracklets
-from mcvrt.config import AUTO, PipelineConfig, config_from_mapping, config_to_mapping
+from mcvrt.camera import CameraResult, Detect, StageTimes
+from mcvrt.config import PipelineConfig, config_from_mapping, config_to_mapping
 from mcvrt.crops import (
     CROPS,
     best_per_identity,
@@ -45,8 +33,6 @@ from mcvrt.crops import (
     save_crops,
     tracklet_crops,
 )
-from mcvrt.enhance import FramePreparer
-from mcvrt.errors import InputError
 from mcvrt.export import (
     number_cameras,
     write_aicity,
@@ -55,28 +41,10 @@ from mcvrt.export import (
     write_tracks_csv,
     write_yaml,
 )
-from mcvrt.interpolate import fill_gaps
-from mcvrt.tracking import Tracker
-from mcvrt.tracklets import StoredRun, TrackletCollector, load_run, save_run
-from mcvrt.types import Camera, Detections, Frame, Tracklet
-
-Detect = Callable[[np.ndarray], Detections]  # BGR image -> detections
-T = TypeVar("T")
-
-
-@dataclass
-class StageTimes:
-    """Wall seconds spent per stage, summed over cameras (decode = waiting on the video reader).
-
-    With parallel workers the per-camera sums add up to more than the run's wall time.
-    """
-
-    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-
-    def add(self, stage: str, start: float) -> float:
-        now = time.perf_counter()
-        self.seconds[stage] += now - start
-        return now
+from mcvrt.runfolder import CACHE, CameraCache, CameraKeys, RunFolder, check_writable
+from mcvrt.runners import Runner, make_runner
+from mcvrt.tracklets import StoredRun, load_run, save_run
+from mcvrt.types import Camera, Tracklet
 
 
 @dataclass(frozen=True)
@@ -84,12 +52,14 @@ class RunResult:
     """What a run produced: counts, timings and the files written."""
 
     cameras: list[Camera]
-    frames: int  # camera-frames processed, all cameras
+    frames: int  # camera-frames processed by this run (not those of resumed cameras)
     tracklets: list[Tracklet]
     global_ids: dict[tuple[str, int], int]
     seconds: float  # wall time of model loading + decode + detect + embed + track + match
     stage_seconds: dict[str, float]
     outputs: list[Path]
+    # camera id -> node, frames, seconds and whether it was resumed from the cache (`mcvrt run`)
+    per_camera: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def fps(self) -> float:
@@ -101,215 +71,57 @@ class RunResult:
         return len(set(self.global_ids.values()))
 
 
-def load_models(cfg: PipelineConfig, detect: Detect | None = None,
-                embed: Embed | None = None) -> tuple[Detect, Embed]:
-    """The given callables, else the configured detector and embedder, loaded side by side
-    (both mostly native code that releases the GIL); the embedder's error is raised first."""
-    from mcvrt.detection import Detector
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mcvrt-load") as pool:
-        detector = pool.submit(Detector, cfg.detector) if detect is None else None
-        if embed is None:
-            embed = load_embed(cfg.appearance)
-        return (detect if detector is None else detector.result()), embed
+STATES = ("waiting", "running", "done", "resumed")
 
 
-def prefetch(items: Generator[T, None, None]) -> Iterator[T]:
-    """Yield `items` while a background thread produces the next one (e.g. decodes a frame)."""
-    end = object()
+class CameraProgress:
+    """The driver's bar over cameras; its text counts the cameras in each state and names the
+    running ones."""
+
+    def __init__(self, cameras: Sequence[Camera], resumed: Sequence[str]) -> None:
+        self.state = {c.id: "resumed" if c.id in resumed else "waiting" for c in cameras}
+        self.bar = tqdm(total=len(cameras), initial=len(resumed), desc="cameras", unit="cam",
+                        position=0, disable=len(cameras) < 2)
+        self._show()
+
+    def started(self, camera: Camera) -> None:
+        self.state[camera.id] = "running"
+        self._show()
+
+    def finished(self, result: CameraResult) -> None:
+        self.state[result.camera_id] = "done"
+        self._show()
+        self.bar.update()
+
+    def _show(self) -> None:
+        counts = Counter(self.state.values())
+        running = [c for c, state in self.state.items() if state == "running"]
+        names = ", ".join(running[:3]) + (", ..." if len(running) > 3 else "")
+        self.bar.set_postfix_str(", ".join(f"{s} {counts[s]}" for s in STATES if counts[s])
+                                 + (f" ({names})" if running else ""), refresh=False)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def track_cameras(cameras: Sequence[Camera], runner: Runner, cache: CameraCache,
+                  resume: bool) -> tuple[dict[str, CameraResult], list[str]]:
+    """Every camera's result (camera id -> result) and the ids resumed from `cache`; the others
+    are tracked by `runner`, each stored in `cache` as soon as it is handed back."""
+    results = {c.id: r for c in cameras if resume and (r := cache.load(c)) is not None}
+    resumed = list(results)
+    pending = {c.id: c for c in cameras if c.id not in results}
+    progress = CameraProgress(cameras, resumed)
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mcvrt-decode") as pool:
-            pending = pool.submit(next, items, end)
-            while (item := pending.result()) is not end:
-                pending = pool.submit(next, items, end)
-                yield item
+        if pending:
+            with contextlib.closing(runner.track(list(pending.values()), progress.started)) as it:
+                for result in it:
+                    cache.save(pending[result.camera_id], result)
+                    results[result.camera_id] = result
+                    progress.finished(result)
     finally:
-        items.close()
-
-
-def detect_frames(
-    frames: Iterator[Frame], cfg: PipelineConfig, detect: Detect, times: StageTimes
-) -> Generator[tuple[Frame, np.ndarray, Detections], None, None]:
-    """Each frame, the image the detector saw and its detections: condition estimate,
-    enhancement, detector, threshold."""
-    prepare = FramePreparer(cfg.enhance)
-    t = time.perf_counter()
-    for frame in frames:
-        t = times.add("decode", t)
-        condition, image = prepare(frame.image)  # outputs keep the original frame
-        t = times.add("enhance", t)
-        dets = detect(image)
-        dets = dets[dets.confidence >= cfg.detector.confidence_for(condition)]
-        times.add("detect", t)
-        yield frame, image, dets
-        t = time.perf_counter()
-
-
-def track_camera(
-    camera: Camera, cfg: PipelineConfig, detect: Detect, embed: Embed, times: StageTimes
-) -> tuple[list[Tracklet], int]:
-    """Detect, embed and track one camera; returns its tracklets and the frames processed.
-
-    Three threads overlap: decoding runs a frame ahead of detection, and detection (native code
-    that releases the GIL) a frame ahead of embedding and tracking.
-    """
-    from mcvrt.video import read_frames
-
-    # numpy's BLAS on one thread: the tracker's matrices are small, and BLAS threads spinning
-    # next to the detector's threads slowed detection by a third (240 frames: 7.3 s -> 4.5 s)
-    with threadpool_limits(1, user_api="blas"):
-        tracker, collector = Tracker(cfg.tracker), TrackletCollector(camera)
-        every, stride = cfg.appearance.embed_period, cfg.input.stride
-        total = math.ceil(camera.frame_count / stride)
-        frames = prefetch(read_frames(camera, stride, cfg.input.max_frames))
-        processed, previous = 0, np.zeros((0, 4), np.float32)
-        # the routed experts get crops as seen: SJDL is trained on foggy ones
-        enhanced_crops = cfg.enhance.embed_enhanced and cfg.appearance.embedder.weights != AUTO
-        for frame, image, dets in tqdm(prefetch(detect_frames(frames, cfg, detect, times)),
-                                       total=total, desc=camera.id, unit="frame", leave=False):
-            t = time.perf_counter()
-            rows = rows_to_embed(dets.xyxy, previous, processed % every == 0, cfg.appearance)
-            previous = dets.xyxy
-            if rows.any():
-                source = image if enhanced_crops else frame.image
-                dets = embed_detections(source, dets, embed, cfg.appearance.min_crop_px, rows)
-                t = times.add("embed", t)
-            collector.add(frame.index, tracker.update(dets))
-            times.add("track", t)
-            processed += 1
-        max_gap = cfg.output.interpolate_max_gap
-        tracklets = [describe_tracklet(t, embed) for t in collector.finish()]
-        return [fill_gaps(tracklet, max_gap, stride) for tracklet in tracklets], processed
-
-
-def usable_cores() -> list[int]:
-    """The CPU cores this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return sorted(os.sched_getaffinity(0))
-    return list(range(os.cpu_count() or 1))
-
-
-def worker_count(cfg: PipelineConfig, cameras: int) -> int:
-    """Worker processes for `cameras` cameras: `input.workers`, or one per camera up to the cores.
-
-    On a CUDA detector the automatic choice is 1: a single process keeps one model on the GPU.
-    """
-    if cfg.input.workers:
-        return min(cfg.input.workers, cameras)
-    if cfg.detector.device.startswith("cuda"):
-        return 1
-    return max(1, min(cameras, len(usable_cores())))
-
-
-def core_sets(workers: int) -> list[list[int]]:
-    """Split the usable cores into `workers` disjoint groups (round-robin single cores if fewer)."""
-    cores = usable_cores()
-    if workers > len(cores):
-        return [[cores[i % len(cores)]] for i in range(workers)]
-    return [[int(c) for c in group] for group in np.array_split(cores, workers)]
-
-
-def worker_context(load_detector: bool) -> multiprocessing.context.BaseContext:
-    """Fork workers from a clean server process that has imported the pipeline (spawn elsewhere).
-
-    Never a plain fork: the caller may hold threads (decoders, OpenMP pools) that a child would
-    inherit half-locked. When the workers will load the detector, the server also imports what
-    its first call imports (ultralytics, and torchvision: ~6 s of torch._dynamo on a 2-core VM),
-    once, instead of every worker again.
-    """
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    ctx = multiprocessing.get_context("forkserver")
-    heavy = ["ultralytics", "torchvision"] if load_detector else []
-    ctx.set_forkserver_preload([__name__, *heavy])
-    return ctx
-
-
-_worker: dict = {}  # per worker process: config and callables (models loaded on first use)
-
-
-def _init_worker(slots: multiprocessing.Queue, cfg: PipelineConfig, detect: Detect | None,
-                 embed: Embed | None) -> None:
-    """Pin this worker to its cores and limit library threads to them, before any model loads."""
-    cores = slots.get()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, cores)
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = str(len(cores))  # libraries loaded from now on
-    threadpool_limits(len(cores))  # those the fork server already loaded (numpy's BLAS, torch)
-    import cv2
-
-    cv2.setNumThreads(len(cores))
-    _worker.update(cfg=cfg, detect=detect, embed=embed)
-
-
-def _track_in_worker(camera: Camera) -> tuple[list[Tracklet], int, dict[str, float]]:
-    """`track_camera` in a worker process; the models load once, on the worker's first camera."""
-    times, cfg = StageTimes(), _worker["cfg"]
-    t = time.perf_counter()
-    _worker["detect"], _worker["embed"] = load_models(cfg, _worker["detect"], _worker["embed"])
-    times.add("load", t)
-    tracklets, frames = track_camera(camera, cfg, _worker["detect"], _worker["embed"], times)
-    return tracklets, frames, dict(times.seconds)
-
-
-def track_cameras(
-    cameras: Sequence[Camera], cfg: PipelineConfig, detect: Detect | None, embed: Embed | None,
-    times: StageTimes,
-) -> tuple[list[Tracklet], int]:
-    """Every camera's tracklets (in camera order) and the camera-frames processed.
-
-    One process when `worker_count` is 1, else a pool of spawned workers; given `detect` /
-    `embed` callables are then sent to the workers, so they must be picklable.
-    """
-    workers = worker_count(cfg, len(cameras))
-    if workers > 1:
-        results = _track_in_pool(cameras, cfg, detect, embed, workers, times)
-    else:
-        t = time.perf_counter()
-        detect, embed = load_models(cfg, detect, embed)
-        times.add("load", t)
-        results = [track_camera(c, cfg, detect, embed, times)
-                   for c in tqdm(cameras, desc="cameras", unit="cam", disable=len(cameras) < 2)]
-    return [t for tracklets, _ in results for t in tracklets], sum(n for _, n in results)
-
-
-def _track_in_pool(
-    cameras: Sequence[Camera], cfg: PipelineConfig, detect: Detect | None, embed: Embed | None,
-    workers: int, times: StageTimes,
-) -> list[tuple[list[Tracklet], int]]:
-    """`track_camera` for every camera in `workers` spawned processes; results in camera order."""
-    try:
-        pickle.dumps((detect, embed))
-    except (pickle.PicklingError, AttributeError, TypeError) as exc:
-        raise TypeError(f"detect/embed must be picklable to run {workers} camera workers "
-                        f"(or set input.workers: 1): {exc}") from exc
-    ctx = worker_context(load_detector=detect is None)
-    slots = ctx.Queue()
-    for cores in core_sets(workers):
-        slots.put(cores)
-    with ProcessPoolExecutor(workers, ctx, _init_worker, (slots, cfg, detect, embed)) as pool:
-        futures = [pool.submit(_track_in_worker, c) for c in cameras]
-        try:
-            parts = [f.result() for f in futures]
-        except BaseException:
-            pool.shutdown(cancel_futures=True)
-            raise
-    for _, _, seconds in parts:
-        for stage, value in seconds.items():
-            times.seconds[stage] += value
-    return [(tracklets, frames) for tracklets, frames, _ in parts]
-
-
-def check_writable(out_dir: Path) -> None:
-    """Create `out_dir` and prove a file can be written there, before any heavy work."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".mcvrt-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise InputError(f"cannot write to output folder {out_dir}: {exc.strerror}") from None
+        progress.close()
+    return results, resumed
 
 
 def run(
@@ -319,20 +131,40 @@ def run(
     *,
     detect: Detect | None = None,
     embed: Embed | None = None,
+    resume: bool = False,
 ) -> RunResult:
-    """Track every camera, store the tracklets, match across cameras, write the outputs under
-    `out_dir`."""
-    check_writable(out_dir)
+    """Track every camera with the configured runner, store the tracklets, match across
+    cameras and write the outputs; `out_dir` is replaced whole when the run has finished.
+
+    `resume`: cameras whose cached tracklets (from an interrupted or the previous run into
+    `out_dir`) fit their video and configuration are not tracked again.
+    """
     check_matching(cfg.matching)  # a bad topology file fails before detection starts
-    times = StageTimes()
+    runner = make_runner(cfg, detect, embed)  # e.g. Ray missing or its cluster unreachable
+    folder = RunFolder(out_dir)
+    folder.prepare(resume)
+    keys = CameraKeys.of(cfg, detect, embed)
+    cache = CameraCache(folder.work / CACHE, cfg, {c.id: keys.key(c) for c in cameras})
+    cache.prune(cameras)
     start = time.perf_counter()
-    tracklets, frames = track_cameras(cameras, cfg, detect, embed, times)
-    stored = StoredRun(tracklets, list(cameras), cfg, frames, time.perf_counter() - start,
-                       dict(times.seconds))
-    outputs = save_run(out_dir, stored)
+    results, resumed = track_cameras(cameras, runner, cache, resume)
+    times = StageTimes()
+    for r in results.values():
+        if r.camera_id not in resumed:
+            for stage, value in r.stage_seconds.items():
+                times.seconds[stage] += value
+    per_camera = {c.id: {"node": results[c.id].node, "frames": results[c.id].frames,
+                         "seconds": round(results[c.id].seconds, 3), "resumed": c.id in resumed}
+                  for c in cameras}
+    stored = StoredRun([t for c in cameras for t in results[c.id].tracklets], list(cameras), cfg,
+                       sum(results[c].frames for c in results if c not in resumed),
+                       time.perf_counter() - start, dict(times.seconds))
+    outputs = save_run(folder.work, stored)
     if cfg.output.gallery or cfg.output.report:
-        outputs.append(save_crops(out_dir / CROPS, tracklet_crops(cameras, tracklets)))
-    return associate(stored, out_dir, outputs)
+        outputs.append(save_crops(folder.work / CROPS, tracklet_crops(cameras, stored.tracklets)))
+    result = associate(stored, folder.work, outputs, per_camera=per_camera)
+    folder.publish()
+    return replace(result, outputs=[out_dir / p.relative_to(folder.work) for p in result.outputs])
 
 
 def rematch(run_dir: Path, out_dir: Path, matching: dict[str, Any] | None = None,
@@ -360,8 +192,8 @@ Edit it and pass it as --topology to use it instead of learning (camera pairs it
 then never link)."""
 
 
-def associate(stored: StoredRun, out_dir: Path, outputs: list[Path],
-              links: Links = NO_LINKS) -> RunResult:
+def associate(stored: StoredRun, out_dir: Path, outputs: list[Path], links: Links = NO_LINKS,
+              per_camera: dict[str, dict[str, Any]] | None = None) -> RunResult:
     """Match the stored tracklets across cameras and write the outputs, then summary.json and
     report.html (drawn from the files before it)."""
     cfg, times = stored.config, StageTimes(defaultdict(float, stored.stage_seconds))
@@ -383,7 +215,7 @@ def associate(stored: StoredRun, out_dir: Path, outputs: list[Path],
     summary, report = out_dir / "summary.json", out_dir / REPORT
     written = [*outputs, summary, *([report] if cfg.output.report else [])]
     result = RunResult(stored.cameras, stored.frames, stored.tracklets, global_ids, seconds,
-                       dict(times.seconds), written)
+                       dict(times.seconds), written, per_camera or {})
     write_json(summary, summary_dict(result))
     if cfg.output.report:
         write_report(out_dir)
@@ -438,4 +270,4 @@ def summary_dict(result: RunResult) -> dict:
         "seconds": round(result.seconds, 3),
         "fps": round(result.fps, 2),
         "stage_seconds": {k: round(v, 3) for k, v in result.stage_seconds.items()},
-    }
+    } | ({"per_camera": result.per_camera} if result.per_camera else {})

@@ -61,6 +61,16 @@ def test_speed_accuracy_runs_on_a_tiny_scenario(tmp_path: Path):
     assert payload["table"]["rows"][0][0] == "stride 2, embed every 2"
 
 
+@pytest.mark.slow
+def test_runner_benchmark_runs_on_tiny_inputs(tmp_path: Path):
+    if not (DETECTOR.exists() and VIDEOS.exists()):
+        pytest.skip("shared data not available")
+    pytest.importorskip("ray", reason="the ray extra is not installed")
+    payload = run_quick("b8_runners", tmp_path)
+    assert payload["results"]["identical_tracks_csv"]
+    assert payload["results"]["driver_100_cameras"]["resumed"] == 4  # QUICK: 4 cached cameras
+
+
 def test_run_all_collects_the_tables(tmp_path: Path):
     from bench import run_all
 

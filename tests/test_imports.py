@@ -42,6 +42,7 @@ def importers(package: str, library: str) -> set[str]:
         ("motmetrics", {"mcvrt/evaluation.py"}),
         ("jinja2", {"mcvrt/report/__init__.py"}),
         ("matplotlib", {"mcvrt/report/charts.py"}),
+        ("ray", {"mcvrt/runners/ray_runner.py"}),
     ],
 )
 def test_library_is_imported_in_one_place(library: str, allowed: set[str]):

@@ -5,9 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from mcvrt.camera import prefetch
 from mcvrt.config import PipelineConfig
 from mcvrt.errors import InputError
-from mcvrt.pipeline import core_sets, prefetch, run, usable_cores, worker_count
+from mcvrt.pipeline import run
+from mcvrt.runners.processes import core_sets, usable_cores, worker_count
 from mcvrt.video import probe_cameras
 from reid import ColorHistogramEmbedder
 from tests.conftest import blob_detect

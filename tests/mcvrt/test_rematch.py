@@ -23,7 +23,7 @@ from tests.mcvrt.test_cli import assert_one_line
 
 OUTPUTS = ("tracks.csv", "multicamera.txt", "graph.json", "mot/cam1.txt", "mot/cam2.txt",
            "mot/cam3.txt")
-TIMES = ("seconds", "fps", "stage_seconds")
+TIMES = ("seconds", "fps", "stage_seconds", "per_camera")  # per_camera: how `run` ran them
 
 
 @pytest.fixture

@@ -125,13 +125,12 @@ def test_rematch_shows_the_stored_crops(finished_run: Path, tmp_path: Path) -> N
 
 
 def test_report_off_leaves_no_report_or_crops(synthetic_videos, tmp_path: Path) -> None:
-    out = tmp_path / "run"
-    out.mkdir()
-    (out / "report.html").write_text("an earlier run's")
+    out, cameras = tmp_path / "run", probe_cameras(synthetic_videos(1))
+    run(PipelineConfig(), cameras, out, detect=blob_detect, embed=ColorHistogramEmbedder())
+    assert (out / "report.html").is_file()  # an earlier run's, replaced by the run below
     cfg = PipelineConfig()
     cfg = replace(cfg, output=replace(cfg.output, report=False, gallery=False))
-    result = run(cfg, probe_cameras(synthetic_videos(1)), out, detect=blob_detect,
-                 embed=ColorHistogramEmbedder())
+    result = run(cfg, cameras, out, detect=blob_detect, embed=ColorHistogramEmbedder())
     assert not (out / "report.html").exists() and not (out / "crops.npz").exists()
     assert all(p.is_file() for p in result.outputs)
 
