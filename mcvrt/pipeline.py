@@ -15,6 +15,7 @@ import math
 import multiprocessing
 import os
 import pickle
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -136,23 +137,33 @@ def detect_frames(
         t = time.perf_counter()
 
 
+@dataclass(frozen=True)
+class CameraRun:
+    """One camera's share of a run."""
+
+    camera: Camera  # as read: frames decoded, ranges lost to damage
+    tracklets: list[Tracklet]
+    frames: int  # frames processed (every stride-th decoded one)
+
+
 def track_camera(
     camera: Camera, cfg: PipelineConfig, detect: Detect, embed: Embed, times: StageTimes
-) -> tuple[list[Tracklet], int]:
-    """Detect, embed and track one camera; returns its tracklets and the frames processed.
+) -> CameraRun:
+    """Detect, embed and track one camera.
 
     Three threads overlap: decoding runs a frame ahead of detection, and detection (native code
     that releases the GIL) a frame ahead of embedding and tracking.
     """
-    from mcvrt.video import read_frames
+    from mcvrt.video import VideoReader
 
     # numpy's BLAS on one thread: the tracker's matrices are small, and BLAS threads spinning
     # next to the detector's threads slowed detection by a third (240 frames: 7.3 s -> 4.5 s)
     with threadpool_limits(1, user_api="blas"):
         tracker, collector = Tracker(cfg.tracker), TrackletCollector(camera)
         every, stride = cfg.appearance.embed_period, cfg.input.stride
-        total = math.ceil(camera.frame_count / stride)
-        frames = prefetch(read_frames(camera, stride, cfg.input.max_frames))
+        total = math.ceil(camera.frame_count / stride) or None  # the container's claim
+        reader = VideoReader(camera, stride, cfg.input.max_frames)
+        frames = prefetch(iter(reader))
         processed, previous = 0, np.zeros((0, 4), np.float32)
         # the routed experts get crops as seen: SJDL is trained on foggy ones
         enhanced_crops = cfg.enhance.embed_enhanced and cfg.appearance.embedder.weights != AUTO
@@ -173,7 +184,8 @@ def track_camera(
             processed += 1
         max_gap = cfg.output.interpolate_max_gap
         tracklets = [describe_tracklet(t, embed) for t in collector.finish()]
-        return [fill_gaps(tracklet, max_gap, stride) for tracklet in tracklets], processed
+        return CameraRun(reader.camera, [fill_gaps(t, max_gap, stride) for t in tracklets],
+                         processed)
 
 
 def usable_cores() -> list[int]:
@@ -237,21 +249,22 @@ def _init_worker(slots: multiprocessing.Queue, cfg: PipelineConfig, detect: Dete
     _worker.update(cfg=cfg, detect=detect, embed=embed)
 
 
-def _track_in_worker(camera: Camera) -> tuple[list[Tracklet], int, dict[str, float]]:
+def _track_in_worker(camera: Camera) -> tuple[CameraRun, dict[str, float]]:
     """`track_camera` in a worker process; the models load once, on the worker's first camera."""
     times, cfg = StageTimes(), _worker["cfg"]
     t = time.perf_counter()
     _worker["detect"], _worker["embed"] = load_models(cfg, _worker["detect"], _worker["embed"])
     times.add("load", t)
-    tracklets, frames = track_camera(camera, cfg, _worker["detect"], _worker["embed"], times)
-    return tracklets, frames, dict(times.seconds)
+    result = track_camera(camera, cfg, _worker["detect"], _worker["embed"], times)
+    return result, dict(times.seconds)
 
 
 def track_cameras(
     cameras: Sequence[Camera], cfg: PipelineConfig, detect: Detect | None, embed: Embed | None,
     times: StageTimes,
-) -> tuple[list[Tracklet], int]:
-    """Every camera's tracklets (in camera order) and the camera-frames processed.
+) -> list[CameraRun]:
+    """Every camera's run, in camera order; one warning line on stderr per camera that lost
+    frames to damage.
 
     One process when `worker_count` is 1, else a pool of spawned workers; given `detect` /
     `embed` callables are then sent to the workers, so they must be picklable.
@@ -265,13 +278,15 @@ def track_cameras(
         times.add("load", t)
         results = [track_camera(c, cfg, detect, embed, times)
                    for c in tqdm(cameras, desc="cameras", unit="cam", disable=len(cameras) < 2)]
-    return [t for tracklets, _ in results for t in tracklets], sum(n for _, n in results)
+    for camera in (r.camera for r in results if r.camera.skipped):
+        print(f"mcvrt: warning: {damage_note(camera)}", file=sys.stderr)
+    return results
 
 
 def _track_in_pool(
     cameras: Sequence[Camera], cfg: PipelineConfig, detect: Detect | None, embed: Embed | None,
     workers: int, times: StageTimes,
-) -> list[tuple[list[Tracklet], int]]:
+) -> list[CameraRun]:
     """`track_camera` for every camera in `workers` spawned processes; results in camera order."""
     try:
         pickle.dumps((detect, embed))
@@ -289,10 +304,18 @@ def _track_in_pool(
         except BaseException:
             pool.shutdown(cancel_futures=True)
             raise
-    for _, _, seconds in parts:
+    for _, seconds in parts:
         for stage, value in seconds.items():
             times.seconds[stage] += value
-    return [(tracklets, frames) for tracklets, frames, _ in parts]
+    return [result for result, _ in parts]
+
+
+def damage_note(camera: Camera) -> str:
+    """One line on what damage cost a camera: frames lost, their ranges, decoded vs claimed."""
+    ranges = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in camera.skipped)
+    return (f"camera {camera.id}: {camera.lost_frames} frames lost to damage (frames {ranges} "
+            f"skipped); {camera.frame_count} decoded, the container claims "
+            f"{camera.claimed_frames}")
 
 
 def check_writable(out_dir: Path) -> None:
@@ -320,8 +343,9 @@ def run(
     check_matching(cfg.matching)  # a bad topology file fails before detection starts
     times = StageTimes()
     start = time.perf_counter()
-    tracklets, frames = track_cameras(cameras, cfg, detect, embed, times)
-    stored = StoredRun(tracklets, list(cameras), cfg, frames, time.perf_counter() - start,
+    results = track_cameras(cameras, cfg, detect, embed, times)
+    stored = StoredRun([t for r in results for t in r.tracklets], [r.camera for r in results],
+                       cfg, sum(r.frames for r in results), time.perf_counter() - start,
                        dict(times.seconds))
     return associate(stored, out_dir, save_run(out_dir, stored))
 
@@ -400,7 +424,8 @@ def write_outputs(
             outputs.append(
                 visualize.write_gallery(out_dir / "gallery.png", cameras, tracklets, global_ids))
         if cfg.output.save_video:
-            outputs += visualize.write_videos(out_dir / "videos", cameras, tracklets, global_ids)
+            outputs += visualize.write_videos(out_dir / "videos", cameras, tracklets, global_ids,
+                                              cfg.input.max_frames)
     return outputs
 
 
@@ -413,6 +438,10 @@ def summary_dict(result: RunResult) -> dict:
     return {
         "cameras": numbers,
         "tracklets_per_camera": {c.id: per_camera[c.id] for c in result.cameras},
+        "frames_per_camera": {c.id: {"decoded": c.frame_count, "claimed": c.claimed_frames,
+                                     "skipped": c.lost_frames,
+                                     "skipped_ranges": [list(r) for r in c.skipped]}
+                              for c in result.cameras},
         "tracklets": len(result.tracklets),
         "global_ids": result.identities,
         "frames": result.frames,

@@ -159,7 +159,8 @@ def save_run(out_dir: Path, run: StoredRun) -> list[Path]:
         "format": STORE_FORMAT,
         "tracklets": len(tracklets),
         "cameras": [{"id": c.id, "path": str(c.path), "fps": c.fps, "frame_count": c.frame_count,
-                     "size_wh": list(c.size_wh), "time_offset_s": c.time_offset_s}
+                     "size_wh": list(c.size_wh), "time_offset_s": c.time_offset_s,
+                     "claimed_frames": c.claimed_frames, "skipped": [list(r) for r in c.skipped]}
                     for c in run.cameras],
         "frames": run.frames,
         "seconds": run.seconds,
@@ -199,6 +200,9 @@ def load_run(run_dir: Path) -> StoredRun:
     ]
     cameras = [Camera(id=c["id"], path=Path(c["path"]), fps=c["fps"],
                       frame_count=c["frame_count"], size_wh=tuple(c["size_wh"]),
-                      time_offset_s=c["time_offset_s"]) for c in meta["cameras"]]
+                      time_offset_s=c["time_offset_s"],
+                      claimed_frames=c.get("claimed_frames", 0),  # stored before decoding counts
+                      skipped=tuple(tuple(r) for r in c.get("skipped", ())))
+               for c in meta["cameras"]]
     return StoredRun(tracklets, cameras, config_from_mapping(meta["config"]),
                      meta["frames"], meta["seconds"], meta["stage_seconds"])
