@@ -134,9 +134,20 @@ def _tracklet_pair(flag: str, text: str) -> tuple[tuple[str, int], tuple[str, in
     return keys[0], keys[1]
 
 
-def _cmd_rematch(args: argparse.Namespace) -> int:
+def _yaml_value(flag: str, item: str, value: str) -> object:
+    """The YAML value of a ``KEY=VALUE`` item; McvrtError when it is not YAML."""
     import yaml
 
+    from mcvrt.config import safe_yaml
+
+    try:
+        return safe_yaml(value)
+    except yaml.YAMLError as exc:
+        raise McvrtError(f"{flag} {item!r}: the value is not YAML "
+                         f"({str(exc).splitlines()[0]})") from None
+
+
+def _cmd_rematch(args: argparse.Namespace) -> int:
     from mcvrt.association import Links
     from mcvrt.pipeline import rematch
 
@@ -147,7 +158,7 @@ def _cmd_rematch(args: argparse.Namespace) -> int:
         if not sep or section != "matching" or not name:
             raise McvrtError(f"--set expects matching.KEY=VALUE (only matching settings change "
                              f"without re-running), got {item!r}")
-        matching[name] = yaml.safe_load(value)
+        matching[name] = _yaml_value("--set", item, value)
     links = Links(tuple(_tracklet_pair("--must-link", x) for x in args.must_link),
                   tuple(_tracklet_pair("--cannot-link", x) for x in args.cannot_link))
     result = rematch(args.run_dir, args.out, matching, links)
@@ -205,8 +216,6 @@ def _train_reid_parser(sub: argparse._SubParsersAction) -> None:
 def _cmd_train_reid(args: argparse.Namespace) -> int:
     import logging
 
-    import yaml
-
     from reid.train import train_from_yaml
 
     recipes = Path(__file__).resolve().parent.parent / "configs" / "reid"
@@ -218,7 +227,7 @@ def _cmd_train_reid(args: argparse.Namespace) -> int:
         key, sep, value = item.partition("=")
         if not sep:
             raise McvrtError(f"--set expects KEY=VALUE, got {item!r}")
-        overrides[key] = yaml.safe_load(value)
+        overrides[key] = _yaml_value("--set", item, value)
     flags = (("data.root", args.data), ("out_dir", args.out), ("optim.epochs", args.epochs))
     for key, value in flags:
         if value is not None:
