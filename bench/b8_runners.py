@@ -90,7 +90,7 @@ def cache_many(source: Path, cams: Sequence[Camera], cfg: PipelineConfig, work: 
         stored = finished[i % len(finished)]
         tracklets = [replace(t, camera_id=camera.id, time_offset_s=camera.time_offset_s)
                      for t in stored.tracklets]
-        cache.save(camera, CameraResult(camera.id, tracklets, stored.frames, stored.seconds,
+        cache.save(camera, CameraResult(camera, tracklets, stored.frames, stored.seconds,
                                         stored.stage_seconds, "cached"))
     (out / "summary.json").write_text("{}\n")  # a run folder, which the resumed run replaces
     return out

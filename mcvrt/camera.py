@@ -57,12 +57,16 @@ class StageTimes:
 class CameraResult:
     """What tracking one camera gives the driver: its tracklets and how they were made."""
 
-    camera_id: str
+    camera: Camera  # as read: frames decoded, ranges lost to damage
     tracklets: list[Tracklet]
     frames: int  # frames processed
     seconds: float  # wall time of this camera, model loading included
     stage_seconds: dict[str, float]
     node: str  # where it ran: the host name, or the Ray node id
+
+    @property
+    def camera_id(self) -> str:
+        return self.camera.id
 
 
 def load_models(cfg: PipelineConfig, detect: Detect | None = None,
@@ -95,9 +99,9 @@ class CameraTracker:
             self.detect, self.embed = load_models(self.cfg, self.detect, self.embed)
             self.loaded = True
             times.add("load", start)
-        tracklets, frames = track_camera(camera, self.cfg, self.detect, self.embed, times,
-                                         self.progress)
-        return CameraResult(camera.id, tracklets, frames, time.perf_counter() - start,
+        read, tracklets, frames = track_camera(camera, self.cfg, self.detect, self.embed, times,
+                                               self.progress)
+        return CameraResult(read, tracklets, frames, time.perf_counter() - start,
                             dict(times.seconds), self.node)
 
 
@@ -135,22 +139,24 @@ def detect_frames(
 def track_camera(
     camera: Camera, cfg: PipelineConfig, detect: Detect, embed: Embed, times: StageTimes,
     progress: bool = False,
-) -> tuple[list[Tracklet], int]:
-    """Detect, embed and track one camera; returns its tracklets and the frames processed.
+) -> tuple[Camera, list[Tracklet], int]:
+    """Detect, embed and track one camera; returns the camera as read (frames decoded, ranges lost
+    to damage), its tracklets and the frames processed.
 
     Three threads overlap: decoding runs a frame ahead of detection, and detection (native code
     that releases the GIL) a frame ahead of embedding and tracking. `progress`: a per-frame bar
     below the driver's camera bar.
     """
-    from mcvrt.video import read_frames
+    from mcvrt.video import VideoReader
 
     # numpy's BLAS on one thread: the tracker's matrices are small, and BLAS threads spinning
     # next to the detector's threads slowed detection by a third (240 frames: 7.3 s -> 4.5 s)
     with threadpool_limits(1, user_api="blas"):
         tracker, collector = Tracker(cfg.tracker), TrackletCollector(camera)
         every, stride = cfg.appearance.embed_period, cfg.input.stride
-        total = math.ceil(camera.frame_count / stride)
-        frames = prefetch(read_frames(camera, stride, cfg.input.max_frames))
+        total = math.ceil(camera.frame_count / stride) or None  # the container's claim
+        reader = VideoReader(camera, stride, cfg.input.max_frames)
+        frames = prefetch(iter(reader))
         processed, previous = 0, np.zeros((0, 4), np.float32)
         # the routed experts get crops as seen: SJDL is trained on foggy ones
         enhanced_crops = cfg.enhance.embed_enhanced and cfg.appearance.embedder.weights != AUTO
@@ -169,4 +175,5 @@ def track_camera(
             processed += 1
         max_gap = cfg.output.interpolate_max_gap
         tracklets = [describe_tracklet(t, embed) for t in collector.finish()]
-        return [fill_gaps(tracklet, max_gap, stride) for tracklet in tracklets], processed
+        return (reader.camera, [fill_gaps(tracklet, max_gap, stride) for tracklet in tracklets],
+                processed)

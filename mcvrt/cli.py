@@ -36,15 +36,13 @@ def _add_set(p: argparse.ArgumentParser, metavar: str, help: str) -> None:
 
 def _parse_set(items: Sequence[str]) -> dict[str, Any]:
     """``KEY=VALUE`` items as {dotted key: value}, each value read as YAML (``0.8`` a number,
-    ``[2, 7]`` a list, ``off`` false); McvrtError when an item has no ``=``."""
-    import yaml
-
+    ``[2, 7]`` a list, ``off`` false); McvrtError when an item has no ``=`` or is not YAML."""
     overrides = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise McvrtError(f"--set expects KEY=VALUE, got {item!r}")
-        overrides[key] = yaml.safe_load(value)
+        overrides[key] = _yaml_value("--set", item, value)
     return overrides
 
 
@@ -171,6 +169,19 @@ def _tracklet_pair(flag: str, text: str) -> tuple[tuple[str, int], tuple[str, in
     if len(keys) != 2 or text.count("=") != 1:
         raise McvrtError(f"{flag} expects CAM:TRACK=CAM:TRACK, got {text!r}")
     return keys[0], keys[1]
+
+
+def _yaml_value(flag: str, item: str, value: str) -> object:
+    """The YAML value of a ``KEY=VALUE`` item; McvrtError when it is not YAML."""
+    import yaml
+
+    from mcvrt.config import safe_yaml
+
+    try:
+        return safe_yaml(value)
+    except yaml.YAMLError as exc:
+        raise McvrtError(f"{flag} {item!r}: the value is not YAML "
+                         f"({str(exc).splitlines()[0]})") from None
 
 
 def _cmd_rematch(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from reid.config import from_mapping, load_yaml, require
+from reid.config import safe_yaml as safe_yaml  # mcvrt's other YAML readers use it
 from reid.embedder import COLOR_HISTOGRAM, EmbedderConfig
 
 COCO_VEHICLES = (2, 3, 5, 7)  # car, motorcycle, bus, truck

@@ -19,6 +19,7 @@ import numpy as np
 from mcvrt.appearance import crop
 from mcvrt.export import atomic_write
 from mcvrt.types import Camera, Tracklet, TrackletKey
+from mcvrt.video import read_frames
 
 CROPS = "crops.npz"
 CROP_SIDE = 128  # longest side of a stored crop, pixels
@@ -47,16 +48,10 @@ def _best_box(t: Tracklet) -> tuple[float, int, np.ndarray]:
 
 
 def _frames(camera: Camera, wanted: set[int]) -> dict[int, np.ndarray]:
-    """Decode `camera` once, keeping only the frame indices in `wanted`."""
-    kept: dict[int, np.ndarray] = {}
-    cap = cv2.VideoCapture(str(camera.path))
-    index, last = 0, max(wanted, default=-1)
-    while index <= last and cap.grab():
-        if index in wanted:
-            kept[index] = cap.retrieve()[1]
-        index += 1
-    cap.release()
-    return kept
+    """Decode `camera` once (past damaged parts, frames numbered as tracking saw them), keeping
+    only the frame indices in `wanted`."""
+    frames = read_frames(camera, max_frames=max(wanted, default=-1) + 1)
+    return {f.index: f.image for f in frames if f.index in wanted}
 
 
 def _encode(image: np.ndarray) -> bytes:

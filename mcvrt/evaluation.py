@@ -251,8 +251,12 @@ def _read_rows(path: Path, columns: tuple[int, ...], fmt: str) -> np.ndarray:
     """Numeric rows of a comma- or space-separated text file, each with an allowed column count."""
     if not path.is_file():
         raise InputError(f"file not found: {path} (expected {fmt})")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a text file (expected {fmt})") from None
     rows = []
-    for n, line in enumerate(path.read_text().splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         fields = re.split(r"[,\s]+", line.strip())
         if fields == [""]:
             continue

@@ -12,6 +12,7 @@ every runner gives the same tracklets and ids, and swaps the finished run folder
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -124,6 +125,14 @@ def track_cameras(cameras: Sequence[Camera], runner: Runner, cache: CameraCache,
     return results, resumed
 
 
+def damage_note(camera: Camera) -> str:
+    """One line on what damage cost a camera: frames lost, their ranges, decoded vs claimed."""
+    ranges = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in camera.skipped)
+    return (f"camera {camera.id}: {camera.lost_frames} frames lost to damage (frames {ranges} "
+            f"skipped); {camera.frame_count} decoded, the container claims "
+            f"{camera.claimed_frames}")
+
+
 def run(
     cfg: PipelineConfig,
     cameras: Sequence[Camera],
@@ -156,12 +165,16 @@ def run(
     per_camera = {c.id: {"node": results[c.id].node, "frames": results[c.id].frames,
                          "seconds": round(results[c.id].seconds, 3), "resumed": c.id in resumed}
                   for c in cameras}
-    stored = StoredRun([t for c in cameras for t in results[c.id].tracklets], list(cameras), cfg,
+    for camera in (results[c.id].camera for c in cameras if results[c.id].camera.skipped):
+        print(f"mcvrt: warning: {damage_note(camera)}", file=sys.stderr)
+    stored = StoredRun([t for c in cameras for t in results[c.id].tracklets],
+                       [results[c.id].camera for c in cameras], cfg,
                        sum(results[c].frames for c in results if c not in resumed),
                        time.perf_counter() - start, dict(times.seconds))
     outputs = save_run(folder.work, stored)
     if cfg.output.gallery or cfg.output.report:
-        outputs.append(save_crops(folder.work / CROPS, tracklet_crops(cameras, stored.tracklets)))
+        crops = tracklet_crops(stored.cameras, stored.tracklets)
+        outputs.append(save_crops(folder.work / CROPS, crops))
     result = associate(stored, folder.work, outputs, per_camera=per_camera)
     folder.publish()
     return replace(result, outputs=[out_dir / p.relative_to(folder.work) for p in result.outputs])
@@ -251,7 +264,8 @@ def write_outputs(
             outputs.append(visualize.write_gallery(out_dir / "gallery.png",
                                                    [c.id for c in cameras], crops))
         if cfg.output.save_video:
-            outputs += visualize.write_videos(out_dir / "videos", cameras, tracklets, global_ids)
+            outputs += visualize.write_videos(out_dir / "videos", cameras, tracklets, global_ids,
+                                              cfg.input.max_frames)
     return outputs
 
 
@@ -264,6 +278,10 @@ def summary_dict(result: RunResult) -> dict:
     return {
         "cameras": numbers,
         "tracklets_per_camera": {c.id: per_camera[c.id] for c in result.cameras},
+        "frames_per_camera": {c.id: {"decoded": c.frame_count, "claimed": c.claimed_frames,
+                                     "skipped": c.lost_frames,
+                                     "skipped_ranges": [list(r) for r in c.skipped]}
+                              for c in result.cameras},
         "tracklets": len(result.tracklets),
         "global_ids": result.identities,
         "frames": result.frames,

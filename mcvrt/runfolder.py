@@ -170,7 +170,7 @@ class CameraCache:
             stored = load_run(entry)
         except (OSError, ValueError, InputError):  # absent, half-removed or unreadable
             return None
-        return CameraResult(camera.id, stored.tracklets, stored.frames, stored.seconds,
+        return CameraResult(stored.cameras[0], stored.tracklets, stored.frames, stored.seconds,
                             stored.stage_seconds, meta["node"])
 
     def save(self, camera: Camera, result: CameraResult) -> None:
@@ -179,7 +179,7 @@ class CameraCache:
         if tmp.exists():
             _remove(tmp)
         tmp.mkdir(parents=True)
-        save_run(tmp, StoredRun(result.tracklets, [camera], self.cfg, result.frames,
+        save_run(tmp, StoredRun(result.tracklets, [result.camera], self.cfg, result.frames,
                                 result.seconds, result.stage_seconds))
         write_json(tmp / CAMERA_JSON, {"key": self.keys[camera.id], "node": result.node})
         if entry.exists():

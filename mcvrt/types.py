@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 TrackletKey = tuple[str, int]  # (camera_id, track_id)
+FrameRange = tuple[int, int]  # first and last frame index, inclusive
 
 
 def _check(name: str, array: np.ndarray, shape: tuple[int | None, ...], dtype: type) -> None:
@@ -34,9 +35,18 @@ class Camera:
     id: str
     path: Path
     fps: float
-    frame_count: int  # frames that actually decode (headers can lie)
+    # once read: the frames that decoded; from the probe: the container's claim (up to
+    # --max-frames), an estimate, since headers can lie
+    frame_count: int
     size_wh: tuple[int, int]
     time_offset_s: float = 0.0  # added to every frame time, for cameras whose clocks differ
+    claimed_frames: int = 0  # the container's frame count (0: it gives none)
+    skipped: tuple[FrameRange, ...] = ()  # frames lost to damage, once read
+
+    @property
+    def lost_frames(self) -> int:
+        """Frames skipped over damaged parts of the video."""
+        return sum(last - first + 1 for first, last in self.skipped)
 
 
 @dataclass(frozen=True)

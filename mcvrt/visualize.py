@@ -18,6 +18,7 @@ import numpy as np
 from mcvrt.crops import Crop
 from mcvrt.export import atomic_write
 from mcvrt.types import Camera, Tracklet
+from mcvrt.video import read_frames
 
 CELL = 112  # gallery cell size in pixels
 MAX_GALLERY_ROWS = 60
@@ -76,9 +77,11 @@ def _paste(canvas: np.ndarray, row: int, col: int, image: np.ndarray) -> None:
 
 
 def write_videos(
-    out_dir: Path, cameras: Sequence[Camera], tracklets: Sequence[Tracklet], global_ids: dict
+    out_dir: Path, cameras: Sequence[Camera], tracklets: Sequence[Tracklet], global_ids: dict,
+    max_frames: int | None = None,
 ) -> list[Path]:
-    """Per camera, an MP4 of the processed frames with box, track id and global id drawn."""
+    """Per camera, an MP4 of the first `max_frames` decoded frames with box, track id and
+    global id drawn."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for camera in cameras:
@@ -87,7 +90,7 @@ def write_videos(
         fd, tmp = tempfile.mkstemp(dir=out_dir, suffix=".mp4")  # writer needs a video suffix
         os.close(fd)
         try:
-            _write_video(Path(tmp), camera, rows)
+            _write_video(Path(tmp), camera, rows, max_frames)
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
@@ -96,22 +99,17 @@ def write_videos(
     return written
 
 
-def _write_video(path: Path, camera: Camera, rows: dict[int, list]) -> None:
+def _write_video(path: Path, camera: Camera, rows: dict[int, list],
+                 max_frames: int | None) -> None:
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), camera.fps, camera.size_wh)
-    cap = cv2.VideoCapture(str(camera.path))
-    index = 0
-    while index < camera.frame_count:
-        ok, image = cap.read()
-        if not ok:
-            break
-        for box, track_id, gid in rows.get(index, []):
+    for frame in read_frames(camera, 1, max_frames):
+        image = frame.image
+        for box, track_id, gid in rows.get(frame.index, []):
             x1, y1, x2, y2 = (int(v) for v in box)
             cv2.rectangle(image, (x1, y1), (x2, y2), color_for(gid), 2)
             cv2.putText(image, f"G{gid} t{track_id}", (x1, max(y1 - 4, 10)),
                         cv2.FONT_HERSHEY_SIMPLEX, 0.45, color_for(gid), 2)
-        cv2.putText(image, f"{camera.id} #{index}", (6, 18),
+        cv2.putText(image, f"{camera.id} #{frame.index}", (6, 18),
                     cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 2)
         writer.write(image)
-        index += 1
-    cap.release()
     writer.release()

@@ -27,14 +27,23 @@ def require(condition: bool, message: str) -> None:
         raise ConfigError(message)
 
 
+def safe_yaml(text: str) -> Any:
+    """`yaml.safe_load`, raising `yaml.YAMLError` for every bad document: PyYAML raises
+    ValueError when a tag cannot be built (an impossible date such as 2001-13-45, `!!int x`)."""
+    try:
+        return yaml.safe_load(text)
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(problem=str(exc)) from None
+
+
 def load_yaml(cls: type[T], path: str | Path) -> T:
     """Read `path` into the dataclass `cls`, rejecting unknown keys and bad values."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = safe_yaml(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise ConfigError(f"config not found: {path}") from None
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}".splitlines()[0]) from None
     try:
         return from_mapping(cls, data)
@@ -73,6 +82,8 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
     if dataclasses.is_dataclass(hint):
         return from_mapping(hint, value, f"{where}.")
     if hint is Path:
+        if not isinstance(value, str):
+            raise ConfigError(f"'{where}' must be a path, got {value!r}")
         return Path(value)
     if origin is tuple:
         if not isinstance(value, (list, tuple)):

@@ -33,6 +33,7 @@ import numpy as np
 import yaml
 
 from mcvrt.association.table import Table
+from mcvrt.config import safe_yaml
 from mcvrt.errors import InputError
 
 PAIR_KEYS = {"cameras", "min_s", "max_s", "one_way", "exit", "entry", "transitions"}
@@ -75,10 +76,10 @@ Topology = dict[tuple[str, str], Link]  # (camera seen first, camera seen next) 
 def load_topology(path: str | Path) -> Topology:
     """Read a topology YAML (module docstring); raises `InputError` naming the bad entry."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = safe_yaml(Path(path).read_text(encoding="utf-8"))
     except OSError as err:
         raise InputError(f"cannot read topology file: {path} ({err.strerror})") from err
-    except yaml.YAMLError as err:
+    except (UnicodeDecodeError, yaml.YAMLError) as err:
         raise InputError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from err
     pairs = data.get("pairs") if isinstance(data, dict) else None
     if not isinstance(pairs, list) or set(data) != {"pairs"}:

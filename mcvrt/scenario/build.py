@@ -56,7 +56,6 @@ def build_scenario(cfg: ScenarioConfig, out_dir: Path) -> Path:
     rng = np.random.default_rng(seeds[0])
     crossing = [[float(rng.uniform(*lane.crossing_s)) for lane in cam.lanes] for cam in cfg.cameras]
     schedule = _schedule(cfg, identities, crossing, rng)
-    frames = max(1, round(cfg.duration_s * cfg.fps))
 
     out_dir.mkdir(parents=True, exist_ok=True)
     cameras, gt_rows = [], []
@@ -68,17 +67,20 @@ def build_scenario(cfg: ScenarioConfig, out_dir: Path) -> Path:
         visits = [Visit(gid, key.split("_")[0], a)
                   for gid, (key, apps) in enumerate(schedule.items(), 1)
                   for a in apps if a.camera == index]
-        rows = render_camera(cam, bg, visits, cfg.crops.folder, cfg.fps, frames,
+        fps = cam.fps or cfg.fps  # one scene, each camera at its own frame rate
+        frames = max(1, round(cfg.duration_s * fps))
+        rows = render_camera(cam, bg, visits, cfg.crops.folder, fps, frames,
                              cfg.traffic.feather, cfg.traffic.min_visibility, params, cam_rng,
                              out_dir / f"{cam.name}.mp4")
         gt_rows += [(cam.number, *r) for r in rows]
         cameras.append({"name": cam.name, "id": cam.number, "video": f"{cam.name}.mp4",
+                        "fps": fps, "frames": frames,
                         "background": str(clip.video), "size_wh": [bg.shape[1], bg.shape[0]],
                         "condition": cam.condition, "flip": cam.flip,
                         **{k: v for k, v in params.items() if k != "depth"}})
     _write_ground_truth(cfg, out_dir, gt_rows)
     summary = {
-        "seed": cfg.seed, "fps": cfg.fps, "frames": frames,
+        "seed": cfg.seed, "fps": cfg.fps, "frames": max(1, round(cfg.duration_s * cfg.fps)),
         "crops": str(cfg.crops.folder),
         "cameras": cameras,
         "links": [{"from": k.from_camera, "to": k.to_camera, "travel_s": list(k.travel_s)}

@@ -77,8 +77,10 @@ class CameraConfig:
     noise_std: float = 3.0  # ... plus Gaussian noise (8-bit units)
     fog_beta: float | None = None  # fog: scattering; None = drawn from U[0.4, 1.6]
     fog_airlight: float | None = None  # fog: grey airlight; None = drawn from U[0.5, 1]
+    fps: float | None = None  # this camera's frame rate (None: the scenario's)
 
     def __post_init__(self) -> None:
+        require(self.fps is None or self.fps > 0, f"camera {self.name}: fps must be > 0")
         require(re.fullmatch(r".*?\d+", self.name) is not None,
                 f"camera name {self.name!r} must end in digits (its AI-City id)")
         require(len(self.lanes) >= 1, f"camera {self.name} needs at least one lane")

@@ -231,3 +231,19 @@ def test_bad_scenarios_fail_clearly(world: Path, tmp_path: Path, old: str, new: 
                                     error: type, message: str) -> None:
     with pytest.raises(error, match=message):
         build_scenario(_config(world, "day", **{old: new}), tmp_path)
+
+
+def test_a_camera_renders_the_same_scene_at_its_own_frame_rate(world: Path, tmp_path: Path) -> None:
+    cfg = _config(world)
+    cfg = replace(cfg, cameras=(cfg.cameras[0], replace(cfg.cameras[1], fps=15.0)))
+    out = build_scenario(cfg, tmp_path / "mixed")
+    cameras = json.loads((out / "scenario.json").read_text())["cameras"]
+    assert [(c["fps"], c["frames"]) for c in cameras] == [(10.0, 20), (15.0, 30)]
+    cap = cv2.VideoCapture(str(out / "cam2.mp4"))
+    assert (cap.get(cv2.CAP_PROP_FPS), cap.get(cv2.CAP_PROP_FRAME_COUNT)) == (15.0, 30)
+    # the traffic is the scene's: cam1 (same frame rate as before) renders the same truth
+    same = build_scenario(_config(world), tmp_path / "same")
+    assert (out / "gt" / "cam1" / "gt.txt").read_bytes() == (
+        same / "gt" / "cam1" / "gt.txt").read_bytes()
+    rows = np.loadtxt(out / "gt" / "cam2" / "gt.txt", delimiter=",").reshape(-1, 9)
+    assert rows[:, 0].max() > 20  # cam2's frames run to 30
