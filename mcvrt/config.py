@@ -70,8 +70,8 @@ ENHANCERS = {"night": ("none", "gamma", "clahe", "alsa"), "fog": ("none", "dcp",
 
 @dataclass(frozen=True)
 class EnhanceConfig:
-    night: str = "none"  # pre-processing of frames estimated night: none, gamma, clahe, alsa
-    night_denoise: str = "none"  # before it: none, gaussian, median, bilateral, nlmeans, temporal
+    night: str = "clahe"  # pre-processing of frames estimated night: none, gamma, clahe, alsa
+    night_denoise: str = "median"  # before it: none, gaussian, median, bilateral, nlmeans, temporal
     fog: str = "dcp"  # pre-processing of frames estimated foggy: none, dcp, sjdl
     alsa_weights: Path | None = None  # ALSA enhancement-network file (reid.enlighten), for alsa
     sjdl_weights: Path | None = None  # SJDL checkpoint whose defogging branch runs, for sjdl
