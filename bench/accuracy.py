@@ -72,26 +72,28 @@ def load_scenes(path: Path = SCENES) -> dict[str, Scene]:
     try:
         data = yaml.safe_load(path.read_text())
         common, views, rows = data["common"], data["views"], data["scenes"]
+        sensors = data.get("sensors", {})
     except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
         raise ConfigError(f"cannot read scene set {path}: {exc}".splitlines()[0]) from None
     scenes = {}
     for name, row in rows.items():
         try:
-            scenes[name] = expand(name, row, views, common)
+            scenes[name] = expand(name, row, views, common, sensors)
             from_mapping(ScenarioConfig, rooted(scenes[name].config))  # checks every key
         except (ConfigError, KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{path}: scene {name}: {exc}") from None
     return scenes
 
 
-def expand(name: str, row: dict[str, Any], views: dict[str, Any], common: dict[str, Any]
-           ) -> Scene:
+def expand(name: str, row: dict[str, Any], views: dict[str, Any], common: dict[str, Any],
+           sensors: dict[str, Any] | None = None) -> Scene:
     """A scene row -> three cameras cam1-cam2-cam3 on `views`, linked both ways, driven whole
     or one stretch at a time in either direction."""
     if set(row) != ROW_KEYS or len(row["cameras"]) != 3 or len(row["travel_s"]) != 2:
         raise ConfigError(f"needs exactly the keys {', '.join(sorted(ROW_KEYS))}, with three "
                           "cameras and two travel ranges")
-    cameras = [camera(f"cam{n}", spec, views) for n, spec in enumerate(row["cameras"], 1)]
+    cameras = [camera(f"cam{n}", spec, views, sensors)
+               for n, spec in enumerate(row["cameras"], 1)]
     links = [{"from_camera": f"cam{a}", "to_camera": f"cam{b}", "travel_s": list(travel)}
              for (a, b), travel in zip(((1, 2), (2, 3)), row["travel_s"], strict=True)]
     links += [{"from_camera": k["to_camera"], "to_camera": k["from_camera"],
@@ -112,13 +114,23 @@ def expand(name: str, row: dict[str, Any], views: dict[str, Any], common: dict[s
     return Scene(name, config, tuple(row["cameras"]), bool(row["two_wheelers"]))
 
 
-def camera(name: str, spec: str, views: dict[str, Any]) -> dict[str, Any]:
-    """"VIEW CONDITION [FLIP]" -> a camera mapping on that view, mirrored lanes included."""
+def camera(name: str, spec: str, views: dict[str, Any], sensors: dict[str, Any] | None = None
+           ) -> dict[str, Any]:
+    """"VIEW CONDITION [FLIP]" -> a camera mapping on that view, mirrored lanes included.
+
+    CONDITION "night:SENSOR" is a night camera recorded by the named low-light sensor of
+    `sensors` (`mcvrt.scenario.sensor`)."""
+    sensors = sensors or {}
     view_name, condition, *flip = spec.split()
-    if view_name not in views or len(flip) > 1 or (flip and flip[0] not in FLIPS):
+    condition, _, sensor = condition.partition(":")
+    if (view_name not in views or len(flip) > 1 or (flip and flip[0] not in FLIPS)
+            or (sensor and (condition != "night" or sensor not in sensors))):
         raise ConfigError(f"camera {spec!r} is not 'VIEW CONDITION [x|y|xy]' with VIEW one of "
-                          f"{', '.join(views)}")
+                          f"{', '.join(views)} and CONDITION day, fog, night or night:SENSOR "
+                          f"with SENSOR one of {', '.join(sensors) or '(none defined)'}")
     view = dict(views[view_name])
+    if sensor:
+        view["sensor"] = dict(sensors[sensor])
     if flip:
         mirror = FLIPS[flip[0]]
         view["lanes"] = [{**lane, "path": [list(mirror(x, y)) for x, y in lane["path"]]}

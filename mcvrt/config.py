@@ -85,12 +85,14 @@ class DetectorConfig:
         return self.confidence if value is None else value
 
 
-ENHANCERS = {"night": ("none", "gamma", "clahe", "alsa"), "fog": ("none", "dcp", "sjdl")}
+ENHANCERS = {"night": ("none", "gamma", "clahe", "alsa"), "fog": ("none", "dcp", "sjdl"),
+             "night_denoise": ("none", "gaussian", "median", "bilateral", "nlmeans", "temporal")}
 
 
 @dataclass(frozen=True)
 class EnhanceConfig:
-    night: str = "none"  # pre-processing of frames estimated night: none, gamma, clahe, alsa
+    night: str = "clahe"  # pre-processing of frames estimated night: none, gamma, clahe, alsa
+    night_denoise: str = "median"  # before it: none, gaussian, median, bilateral, nlmeans, temporal
     fog: str = "dcp"  # pre-processing of frames estimated foggy: none, dcp, sjdl
     alsa_weights: Path | None = None  # ALSA enhancement-network file (reid.enlighten), for alsa
     sjdl_weights: Path | None = None  # SJDL checkpoint whose defogging branch runs, for sjdl

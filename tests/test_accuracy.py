@@ -41,6 +41,16 @@ def test_a_mirrored_camera_mirrors_its_lanes() -> None:
         camera("cam1", "lake day", views)
 
 
+def test_a_night_camera_can_name_a_sensor() -> None:
+    views = {"road": {"lanes": [{"path": [[0.2, 1.0], [0.3, 0.0]]}]}}
+    sensors = {"dim": {"exposure": 0.2}}
+    cam = camera("cam2", "road night:dim", views, sensors)
+    assert cam["condition"] == "night" and cam["sensor"] == {"exposure": 0.2}
+    for spec in ("road night:bright", "road day:dim"):
+        with pytest.raises(ConfigError, match="night:SENSOR"):
+            camera("cam2", spec, views, sensors)
+
+
 def test_expanded_scene_is_a_make_scenario_config(tmp_path: Path) -> None:
     scene = load_scenes()["day_street"]
     (tmp_path / "scene.yaml").write_text(scene.text())

@@ -65,6 +65,30 @@ class LaneConfig:
 
 
 @dataclass(frozen=True)
+class SensorConfig:
+    """A low-light camera sensor (`mcvrt.scenario.sensor`): what a real night camera adds to a
+    merely darker picture. The defaults are a plausible street camera at night."""
+
+    exposure: float = 0.3  # light reaching the sensor vs the day picture, in linear light
+    gamma: float = 2.2  # the picture is decoded with 2.2 and re-encoded with this (> 2.2: darker
+    # shadows, as a camera's night tone curve; < 2.2: lifted shadows)
+    full_well: float = 600.0  # photo-electrons of a white pixel at exposure 1: Poisson shot noise
+    # (fewer electrons, more noise; 600 x 0.3 = 180 at white)
+    read_noise: float = 4.0  # Gaussian read noise, electrons (std)
+    blur_sigma: float = 0.8  # Gaussian optical / motion blur before the sensor, px
+    saturation: float = 0.5  # chroma kept (0 grey, 1 unchanged): low-light ISPs mute colour noise
+    blue_cast: float = 0.08  # white balance tint: blue x (1 + c), red x (1 - c)
+
+    def __post_init__(self) -> None:
+        require(0 < self.exposure <= 1, "sensor.exposure must be in (0, 1]")
+        require(self.gamma > 0 and self.full_well > 0 and self.read_noise >= 0
+                and self.blur_sigma >= 0, "sensor: gamma and full_well must be > 0, "
+                "read_noise and blur_sigma >= 0")
+        require(0 <= self.saturation <= 1 and 0 <= self.blue_cast < 1,
+                "sensor: saturation must be in [0, 1], blue_cast in [0, 1)")
+
+
+@dataclass(frozen=True)
 class CameraConfig:
     name: str  # must end in digits: the AI-City integer camera id
     lanes: tuple[LaneConfig, ...]
@@ -75,6 +99,7 @@ class CameraConfig:
     height_bottom: float = 0.4  # ... on the bottom row; linear in between (depth)
     dark_factor: float = 0.3  # night: pixels x factor (the ALSA x0.3 protocol) ...
     noise_std: float = 3.0  # ... plus Gaussian noise (8-bit units)
+    sensor: SensorConfig | None = None  # night: a low-light sensor instead of the two above
     fog_beta: float | None = None  # fog: scattering; None = drawn from U[0.4, 1.6]
     fog_airlight: float | None = None  # fog: grey airlight; None = drawn from U[0.5, 1]
     fps: float | None = None  # this camera's frame rate (None: the scenario's)
@@ -91,6 +116,8 @@ class CameraConfig:
                 f"camera {self.name}: height_top/height_bottom must be in (0, 1]")
         require(0 <= self.dark_factor <= 1 and self.noise_std >= 0,
                 f"camera {self.name}: dark_factor must be in [0, 1], noise_std >= 0")
+        require(self.sensor is None or self.condition == "night",
+                f"camera {self.name}: sensor applies to night cameras only")
         require(self.fog_beta is None or self.fog_beta >= 0, f"camera {self.name}: fog_beta >= 0")
         require(self.fog_airlight is None or 0 <= self.fog_airlight <= 1,
                 f"camera {self.name}: fog_airlight must be in [0, 1]")

@@ -6,14 +6,15 @@ Lanes, depth scaling, soft-edged pasting, visibility, weather.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from mcvrt.errors import InputError
-from mcvrt.scenario.config import CLASS_IDS, CameraConfig, LaneConfig
+from mcvrt.scenario.config import CLASS_IDS, CameraConfig, LaneConfig, SensorConfig
+from mcvrt.scenario.sensor import expose
 from reid.degrade import (
     DEPTH_MIN_RANGE,
     FOG_AIRLIGHT_RANGE,
@@ -54,6 +55,8 @@ def condition_params(cam: CameraConfig, background: np.ndarray, rng: np.random.G
 
     Fog's pseudo-depth is computed once on the clean background, so it is stable over time.
     """
+    if cam.condition == "night" and cam.sensor is not None:
+        return {"sensor": asdict(cam.sensor)}
     if cam.condition == "night":
         return {"dark_factor": cam.dark_factor, "noise_std": cam.noise_std}
     if cam.condition == "fog":
@@ -172,6 +175,8 @@ def _ramp(n: int, width: float) -> np.ndarray:
 
 def _degrade(image: np.ndarray, condition: str, params: dict, rng: np.random.Generator
              ) -> np.ndarray:
+    if condition == "night" and "sensor" in params:
+        return expose(image, SensorConfig(**params["sensor"]), rng)
     if condition == "night":
         return darken(image, params["dark_factor"], params["noise_std"], rng)
     if condition == "fog":

@@ -9,7 +9,9 @@ import pytest
 from mcvrt.conditions import condition_stats
 from mcvrt.config import EnhanceConfig
 from mcvrt.enhance import (
+    DENOISERS,
     FramePreparer,
+    TemporalDenoiser,
     clahe_lightness,
     dehaze_dark_channel,
     gamma_lightness,
@@ -82,7 +84,37 @@ def test_frame_preparer_routes_by_condition(scene):
     condition, out = prepare(fogged(scene))
     assert condition == "fog" and condition_stats(out).haze < 0.1
     untouched = (scene * 0.25).astype(np.uint8)
-    assert FramePreparer(EnhanceConfig())(untouched) == ("night", untouched)
+    off = EnhanceConfig(night="none", night_denoise="none")
+    assert FramePreparer(off)(untouched) == ("night", untouched)
+
+
+@pytest.mark.parametrize("method", ["gaussian", "median", "bilateral", "nlmeans"])
+def test_spatial_denoisers_lower_noise_on_a_flat_dark_frame(method):
+    rng = np.random.default_rng(1)
+    noisy = np.clip(40 + rng.normal(0, 6, (60, 80, 3)), 0, 255).astype(np.uint8)
+    out = DENOISERS[method]()(noisy)
+    assert out.shape == noisy.shape and out.dtype == np.uint8
+    assert out.std() < 0.7 * noisy.std()
+
+
+def test_temporal_denoiser_averages_still_pixels_and_follows_moving_ones():
+    rng = np.random.default_rng(2)
+    denoise = TemporalDenoiser()
+    for i in range(12):
+        frame = np.clip(40 + rng.normal(0, 6, (60, 80, 3)), 0, 255).astype(np.uint8)
+        frame[:, 10 * (i % 4):10 * (i % 4) + 10] = 200  # a bright bar jumping each frame
+        out = denoise(frame)
+    still, moving = out[:, 50:], out[:, 10 * (11 % 4):10 * (11 % 4) + 10]
+    assert still.std() < 0.6 * frame[:, 50:].std()
+    assert moving.min() > 150  # the bar where it is now, no trail of the average
+
+
+def test_night_denoising_runs_before_brightening_on_night_frames_only(scene):
+    prepare = FramePreparer(EnhanceConfig(night_denoise="median", night="gamma"))
+    assert prepare(scene)[1] is scene
+    dark = (scene * 0.25).astype(np.uint8)
+    expected = gamma_lightness(cv2.medianBlur(dark, 3))
+    assert np.array_equal(prepare(dark)[1], expected)
 
 
 def test_learned_low_light_enhancer_keeps_shape_and_dtype(scene, tmp_path: Path):

@@ -118,6 +118,24 @@ def test_condition_changes_pixels_not_ground_truth(world: Path, tmp_path: Path) 
     assert 0.5 <= cam2["fog_airlight"] <= 1.0
 
 
+def test_night_sensor_is_noisy_dark_bluish_and_seeded(world: Path, tmp_path: Path) -> None:
+    sensor = "condition: night\n    sensor: {exposure: 0.3, blue_cast: 0.1}"
+    day = build_scenario(_config(world), tmp_path / "day")
+    a = build_scenario(_config(world, "day", **{"condition: day": sensor}), tmp_path / "a")
+    b = build_scenario(_config(world, "day", **{"condition: day": sensor}), tmp_path / "b")
+    gt = [(f / "gt" / "multicamera.txt").read_text() for f in (day, a)]
+    assert gt[0] == gt[1]
+    assert (a / "scenario.json").read_bytes() == (b / "scenario.json").read_bytes()
+    assert json.loads((a / "scenario.json").read_text())["cameras"][1]["sensor"]["exposure"] == 0.3
+    frames = [cv2.VideoCapture(str(f / "cam2.mp4")).read()[1].astype(np.float32)
+              for f in (day, a, b)]
+    assert np.array_equal(frames[1], frames[2])  # same seed, same noise
+    assert frames[1].mean() < 0.8 * frames[0].mean()
+    assert frames[1][..., 0].mean() > frames[1][..., 2].mean()  # blue cast on grey
+    flat = cv2.cvtColor(frames[1], cv2.COLOR_BGR2GRAY)[60:100, 0:20]  # background only
+    assert flat.std() > 2 * cv2.cvtColor(frames[0], cv2.COLOR_BGR2GRAY)[60:100, 0:20].std()
+
+
 def test_ground_truth_as_run_scores_one(world: Path, tmp_path: Path) -> None:
     scenario = build_scenario(_config(world), tmp_path / "scenario")
     run = tmp_path / "run"
@@ -223,6 +241,9 @@ def test_bad_routes_fail_clearly(world: Path) -> None:
         ("headway_s: 0.3", "headway_s: 1.5", ConfigError, "cannot fit 4 vehicles into 2.0 s"),
         ("headway_s: 0.3", "headway_s: 0.3, speed: 3", ConfigError, "unknown key 'traffic.speed'"),
         ("condition: day", "condition: rain", ConfigError, "condition must be one of"),
+        ("condition: day", "sensor: {exposure: 0.3}", ConfigError, "night cameras only"),
+        ("condition: day", "condition: night\n    sensor: {exposure: 2}", ConfigError,
+         "sensor.exposure must be in"),
         ("/crops,", "/nowhere,", InputError, "crop folder not found"),
         ("/bg.mp4", "/none.mp4", InputError, "cannot read background video"),
     ],
