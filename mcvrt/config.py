@@ -98,11 +98,13 @@ class EnhanceConfig:
     sjdl_weights: Path | None = None  # SJDL checkpoint whose defogging branch runs, for sjdl
     device: str = "cpu"  # torch device of the learned enhancers
     embed_enhanced: bool = True  # ReID crops from the enhanced frame (not for weights "auto")
+    condition_every: int = 10  # estimate the frame condition on every k-th frame, kept between
 
     def __post_init__(self) -> None:
         for key, allowed in ENHANCERS.items():
             require(getattr(self, key) in allowed,
                     f"enhance.{key} must be one of {', '.join(allowed)}")
+        require(self.condition_every >= 1, "enhance.condition_every must be >= 1")
         require(self.night != "alsa" or self.alsa_weights is not None,
                 "enhance.night: alsa needs enhance.alsa_weights")
         require(self.fog != "sjdl" or self.sjdl_weights is not None,

@@ -175,14 +175,15 @@ def _chain(steps: list[Enhance]) -> Enhance:
 
 
 class FramePreparer:
-    """Per frame: estimate the condition, enhance dark / foggy frames as configured (at night:
-    denoise, then brighten). One per camera: the temporal denoiser remembers recent frames.
+    """Per frame: estimate the condition (on every `enhance.condition_every`-th frame, kept in
+    between), enhance dark / foggy frames as configured (at night: denoise, then brighten). One per camera: the temporal denoiser remembers recent frames.
 
     `__call__(image) -> (condition, image for the detector)`; day frames and conditions whose
     method is "none" pass through unchanged (the same array).
     """
 
     def __init__(self, cfg: EnhanceConfig) -> None:
+        self.every, self.seen, self.condition = cfg.condition_every, 0, "day"
         self.methods: dict[str, Enhance] = {}
         steps = [DENOISERS[cfg.night_denoise]()] if cfg.night_denoise != "none" else []
         if cfg.night != "none":
@@ -193,6 +194,8 @@ class FramePreparer:
             self.methods["fog"] = load_enhancer(cfg.fog, cfg.sjdl_weights, cfg.device)
 
     def __call__(self, image: np.ndarray) -> tuple[str, np.ndarray]:
-        condition = classify(image, FRAME_THRESHOLDS)
-        method = self.methods.get(condition)
-        return condition, image if method is None else method(image)
+        if self.seen % self.every == 0:  # light changes slowly at a fixed camera
+            self.condition = classify(image, FRAME_THRESHOLDS)
+        self.seen += 1
+        method = self.methods.get(self.condition)
+        return self.condition, image if method is None else method(image)

@@ -76,7 +76,7 @@ def test_dark_channel_dehazing_removes_most_of_the_fog(scene):
 
 
 def test_frame_preparer_routes_by_condition(scene):
-    prepare = FramePreparer(EnhanceConfig(night="gamma", fog="dcp"))
+    prepare = FramePreparer(EnhanceConfig(night="gamma", fog="dcp", condition_every=1))
     condition, out = prepare(scene)
     assert condition == "day" and out is scene
     condition, out = prepare((scene * 0.25).astype(np.uint8))
@@ -86,6 +86,13 @@ def test_frame_preparer_routes_by_condition(scene):
     untouched = (scene * 0.25).astype(np.uint8)
     off = EnhanceConfig(night="none", night_denoise="none")
     assert FramePreparer(off)(untouched) == ("night", untouched)
+
+
+def test_frame_preparer_estimates_the_condition_every_kth_frame(scene):
+    prepare = FramePreparer(EnhanceConfig(night="none", night_denoise="none", condition_every=3))
+    dark = (scene * 0.25).astype(np.uint8)
+    conditions = [prepare(image)[0] for image in (scene, dark, dark, dark, scene)]
+    assert conditions == ["day", "day", "day", "night", "night"]
 
 
 @pytest.mark.parametrize("method", ["gaussian", "median", "bilateral", "nlmeans"])
@@ -110,7 +117,8 @@ def test_temporal_denoiser_averages_still_pixels_and_follows_moving_ones():
 
 
 def test_night_denoising_runs_before_brightening_on_night_frames_only(scene):
-    prepare = FramePreparer(EnhanceConfig(night_denoise="median", night="gamma"))
+    prepare = FramePreparer(EnhanceConfig(night_denoise="median", night="gamma",
+                                          condition_every=1))
     assert prepare(scene)[1] is scene
     dark = (scene * 0.25).astype(np.uint8)
     expected = gamma_lightness(cv2.medianBlur(dark, 3))
