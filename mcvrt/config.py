@@ -150,6 +150,11 @@ class MatchingConfig:
     link_min_transitions: int = 3  # a camera pair needs this many consistent transitions
     link_margin_s: float = 1.0  # added to both ends of a learned travel-time window
     link_margin: float = 0.5  # added around learned exit / entry boxes: share of the view size
+    fragments: bool = False  # re-link fragments of one vehicle within a camera first
+    fragment_max_gap_s: float = 5.0  # longest gap between a fragment's end and the next's start
+    fragment_min_similarity: float = 0.8  # least appearance score of two fragments
+    fragment_max_shift: float = 1.0  # box heights per second of gap (at least one) the next
+    # fragment may begin away from where the earlier one's motion predicts
 
     def __post_init__(self) -> None:
         require(self.min_similarity is None or -1 <= self.min_similarity <= 1,
@@ -166,6 +171,10 @@ class MatchingConfig:
         require(self.link_min_transitions >= 2, "matching.link_min_transitions must be >= 2")
         require(self.link_margin_s >= 0 and self.link_margin >= 0,
                 "matching.link_margin_s and link_margin must be >= 0")
+        require(self.fragment_max_gap_s > 0 and self.fragment_max_shift > 0,
+                "matching.fragment_max_gap_s and fragment_max_shift must be > 0")
+        require(-1 <= self.fragment_min_similarity <= 1,
+                "matching.fragment_min_similarity must be in [-1, 1]")
 
     def threshold(self, embedder_weights: str) -> float:
         """`min_similarity`, or the value measured best for the embedder on the evaluation set
