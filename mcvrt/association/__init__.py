@@ -96,7 +96,8 @@ def match_tracklets(
 
 def learn(table: Table, first: np.ndarray, second: np.ndarray, cfg: MatchingConfig) -> Topology:
     """`learn_topology` with the ``link_*`` settings of `cfg`."""
-    rules = LinkLearning(cfg.link_min_transitions, cfg.link_margin_s, cfg.link_margin)
+    rules = LinkLearning(cfg.link_min_transitions, cfg.link_margin_s, cfg.link_margin,
+                         cfg.link_trim)
     return learn_topology(table, first, second, rules)
 
 

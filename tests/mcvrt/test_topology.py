@@ -91,3 +91,34 @@ def test_learned_links_resolve_what_appearance_cannot(tracklet_factory: Factory)
     assert pair["cameras"] == ["c1", "c2"] and pair["transitions"] == 8
     assert pair["exit"]["heading_deg"] == 0 and pair["entry"]["heading_deg"] == 0
     assert topology_mapping({}) == {"pairs": []}
+
+
+def test_window_trims_a_wrong_travel_time_inside_the_bulk_reach(tracklet_factory: Factory) -> None:
+    """20 travel times 4.0 .. 7.8 s (0.2 apart) and a wrong pair at 9.5 s that moves like the
+    others, too close to the bulk to be isolated: trimming 10 % at each end keeps it out."""
+    gaps = [4.0 + 0.2 * v for v in range(20)]
+    table, first, second = two_cameras(tracklet_factory, [*gaps, 9.5], wrong_gap=30.0)
+    plain = replace(RULES, margin_s=0.0)
+    link = learn_topology(table, first, second, plain)[("c1", "c2")]
+    assert link.max_s > 9.5  # no trimming: the wrong pair stretches the window
+    link = learn_topology(table, first, second, replace(plain, trim=0.1))[("c1", "c2")]
+    # k = 2 values dropped at each end, the kept extremes 4.4 and 7.6 pushed out by 3 spacings
+    assert link.min_s == pytest.approx(4.4 - 0.6, abs=0.15)
+    assert link.max_s == pytest.approx(7.6 + 0.6, abs=0.15)
+
+
+def test_a_second_lane_is_not_an_outlier(tracklet_factory: Factory) -> None:
+    """Vehicles enter c2 on two lanes, at x ~ 0 and x ~ 300: both lanes make the link."""
+    looks = np.eye(8)
+    tracklets = []
+    for v in range(8):
+        tracklets += [moving(tracklet_factory, "c1", v + 1, 20.0 * v, 480.0, 4.0, looks[v]),
+                      moving(tracklet_factory, "c2", v + 1, 20.0 * v + 8.0,
+                             300.0 * (v % 3 == 0) + v, 4.0, looks[v])]
+    table = Table.build(tracklets, 5)
+    index = table.index()
+    first = np.array([index[("c1", v + 1)] for v in range(8)])
+    second = np.array([index[("c2", v + 1)] for v in range(8)])
+    link = learn_topology(table, first, second, RULES)[("c1", "c2")]
+    assert link.evidence == 8
+    assert link.entry.box[0] < 20.0 and link.entry.box[2] > 320.0
