@@ -148,8 +148,8 @@ class MatchingConfig:
     link_rounds: int = 2  # rounds of matching with a camera-link model learned from the run
     link_min_similarity: float = 0.87  # confident pairs (mutual best) the model starts from
     link_min_transitions: int = 3  # a camera pair needs this many consistent transitions
-    link_margin_s: float = 1.0  # added to both ends of a learned travel-time window
-    link_trim: float = 0.0  # share of a link's travel times left out at each end of its window
+    link_margin_s: float = 0.5  # added to both ends of a learned travel-time window
+    link_confidence: float = 0.75  # a learned window: upper confidence bound on the travel times
     link_margin: float = 0.5  # added around learned exit / entry boxes: share of the view size
     fragments: bool = False  # re-link fragments of one vehicle within a camera first
     fragment_max_gap_s: float = 5.0  # longest gap between a fragment's end and the next's start
@@ -170,7 +170,7 @@ class MatchingConfig:
         require(-1 <= self.link_min_similarity <= 1,
                 "matching.link_min_similarity must be in [-1, 1]")
         require(self.link_min_transitions >= 2, "matching.link_min_transitions must be >= 2")
-        require(0 <= self.link_trim < 0.5, "matching.link_trim must be in [0, 0.5)")
+        require(0 < self.link_confidence < 1, "matching.link_confidence must be in (0, 1)")
         require(self.link_margin_s >= 0 and self.link_margin >= 0,
                 "matching.link_margin_s and link_margin must be >= 0")
         require(self.fragment_max_gap_s > 0 and self.fragment_max_shift > 0,

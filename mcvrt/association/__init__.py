@@ -97,24 +97,28 @@ def match_tracklets(
 def learn(table: Table, first: np.ndarray, second: np.ndarray, cfg: MatchingConfig) -> Topology:
     """`learn_topology` with the ``link_*`` settings of `cfg`."""
     rules = LinkLearning(cfg.link_min_transitions, cfg.link_margin_s, cfg.link_margin,
-                         cfg.link_trim)
+                         cfg.link_confidence)
     return learn_topology(table, first, second, rules)
 
 
 def transitions(table: Table, clustering: Clustering) -> tuple[np.ndarray, np.ndarray]:
     """Every (earlier row, later row) of one identity seen by two different cameras, where the
-    earlier row is the last of its camera to end before the later row starts (an earlier
-    fragment of that camera would stretch the travel time)."""
+    earlier row is the last of its camera to end before the later row starts and the later row
+    the first of its camera to start after the earlier row ends (another fragment of either
+    camera would stretch the travel time)."""
     rows = np.argsort(clustering.labels, kind="stable")  # by identity, then start time
     first, second = [], []
     for members in np.split(rows, np.flatnonzero(np.diff(clustering.labels[rows])) + 1):
         a, b = np.triu_indices(len(members), k=1)
         a, b = members[a], members[b]
-        cross = table.cameras[a] != table.cameras[b]
-        later = ((table.cameras[members][None, :] == table.cameras[a][:, None])
-                 & (table.ends[members][None, :] > table.ends[a][:, None])
-                 & (table.ends[members][None, :] <= table.starts[b][:, None]))
-        last = cross & ~later.any(axis=1)
-        first.append(a[last])
-        second.append(b[last])
+        camera, starts, ends = (table.cameras[members][None, :], table.starts[members][None, :],
+                                table.ends[members][None, :])
+        between = (ends > table.ends[a][:, None]) & (ends <= table.starts[b][:, None])
+        later_exit = (camera == table.cameras[a][:, None]) & between
+        between = (starts >= table.ends[a][:, None]) & (starts < table.starts[b][:, None])
+        earlier_entry = (camera == table.cameras[b][:, None]) & between
+        keep = ((table.cameras[a] != table.cameras[b]) & ~later_exit.any(axis=1)
+                & ~earlier_entry.any(axis=1))
+        first.append(a[keep])
+        second.append(b[keep])
     return np.concatenate(first), np.concatenate(second)

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import yaml
+from scipy.stats import beta
 
 from mcvrt.association.table import Table
 from mcvrt.errors import InputError
@@ -166,13 +167,14 @@ class LinkLearning:
     min_transitions: int  # a camera pair needs this many consistent transitions
     margin_s: float  # added to both ends of the travel-time window
     margin: float  # added around the exit and entry boxes, as a share of the view
-    trim: float = 0.0  # share of the travel times left out at each end of the window estimate
+    confidence: float = 0.75  # the window is this upper confidence bound on their range
     spread: float = 3.0  # inlier headings lie within this many robust deviations of the mean
 
 
 # the smallest deviation each feature is allowed, so that tight clusters keep their inliers:
-# exit / entry points (pixels) and travel times (s) this far (and 4x the usual) from all others,
-# headings this many degrees times `spread` from the mean, are wrong pairs
+# exit / entry points (pixels) this far (and 4x the usual) from all others, travel times this
+# far (and further than chance would put them: `_bulk`) from the bulk, headings this many
+# degrees times `spread` from the mean, are wrong pairs
 FLOORS = {"xy": 40.0, "heading": 20.0}
 GAP_JUMP_S = 3.0
 HEADING_MARGIN_DEG, MIN_TOLERANCE_DEG = 15.0, 45.0  # a learned zone's heading tolerance
@@ -183,13 +185,13 @@ def learn_topology(table: Table, first: np.ndarray, second: np.ndarray,
     """Links from transitions: the vehicle of row ``first[k]`` of `table` seen, then that of
     ``second[k]``.
 
-    Per ordered camera pair, transitions whose exit point, entry point or travel time lies far
-    from all others (`_isolated`), or whose heading at either end lies far from the mean, are
-    dropped as wrong pairs; with at least ``min_transitions`` left, the link's window is the
-    estimated range of their travel times (`_support`) plus ``margin_s`` at each end, and its
-    zones the boxes around their exit / entry points, each widened by the margin and by the
-    mean spacing of the points (so a zone from few transitions is wider), headed at the
-    circular mean with a tolerance covering them.
+    Per ordered camera pair, transitions whose exit or entry point lies far from all others
+    (`_isolated`), whose heading at either end lies far from the mean, or whose travel time
+    lies outside the bulk (`_bulk`) are dropped as wrong pairs; with at least
+    ``min_transitions`` left, the link's window is the estimated range of their travel times
+    (`_support`) plus ``margin_s`` at each end, and its zones the boxes around their exit /
+    entry points, each widened by the margin and by the mean spacing of the points (so a zone
+    from few transitions is wider), headed at the circular mean with a tolerance covering them.
     """
     topology: Topology = {}
     n, gaps = len(table.camera_ids), table.time_gaps(first, second)
@@ -202,10 +204,10 @@ def learn_topology(table: Table, first: np.ndarray, second: np.ndarray,
         keep = (~_isolated(exit_xy[a], FLOORS["xy"]) & ~_isolated(entry_xy[b], FLOORS["xy"])
                 & _near_angle(exit_heading[a], rules.spread)
                 & _near_angle(entry_heading[b], rules.spread))
-        keep[keep] = ~_isolated(gaps[k][keep, None], GAP_JUMP_S)
+        keep[keep] = _bulk(gaps[k][keep])
         if keep.sum() < rules.min_transitions:
             continue
-        low, high = _support(gaps[k][keep], rules.trim)
+        low, high = _support(gaps[k][keep], rules.confidence)
         link = Link(low - rules.margin_s, high + rules.margin_s,
                     _zone(exit_xy[a[keep]], exit_heading[a[keep]],
                           rules.margin * table.view_wh[code // n]),
@@ -229,16 +231,32 @@ def _isolated(points: np.ndarray, floor: float) -> np.ndarray:
     return nearest > max(floor, 4.0 * float(np.median(nearest)))
 
 
-def _support(gaps: np.ndarray, trim: float) -> tuple[float, float]:
-    """The range of the travel times, estimated as the support of a uniform distribution from
-    order statistics: ``k = floor(trim * n)`` values dropped at each end (wrong pairs that
-    passed the other tests), the outermost kept values pushed out by k + 1 mean spacings (what
-    the sample likely missed: the margin shrinks as the sample grows; k = 0 is the minimum-
-    variance unbiased estimate, min / max -+ range / (n - 1))."""
-    g, n = np.sort(gaps), len(gaps)
-    k = min(int(trim * n), (n - 2) // 2)
-    spacing = (g[n - 1 - k] - g[k]) / (n - 1 - 2 * k)
-    return float(g[k] - (k + 1) * spacing), float(g[n - 1 - k] + (k + 1) * spacing)
+def _bulk(gaps: np.ndarray) -> np.ndarray:
+    """Mask of the travel times in the bulk: sorted, they are split at every step longer than
+    `GAP_JUMP_S` and than the longest step n - 1 spacings of a uniform sample reach with 95 %
+    probability (exponential spacings of mean ``median step / ln 2``: ``mean * (ln(n - 1) +
+    ln 20)``), and the largest run is kept (ties: the earliest). Wrong pairs lie apart from the
+    bulk, alone or a few together."""
+    if len(gaps) < 3:
+        return np.ones(len(gaps), bool)
+    order = np.argsort(gaps, kind="stable")
+    steps = np.diff(gaps[order])
+    longest = float(np.median(steps)) / np.log(2.0) * (np.log(len(steps)) + np.log(20.0))
+    run = np.r_[0, np.cumsum(steps > max(GAP_JUMP_S, longest))]
+    keep = np.zeros(len(gaps), bool)
+    keep[order] = run == np.argmax(np.bincount(run))
+    return keep
+
+
+def _support(gaps: np.ndarray, confidence: float) -> tuple[float, float]:
+    """The range of the travel times: a `confidence` upper bound on the width W of a uniform
+    distribution's support, centred on the sample. The range R of n uniform samples over W is
+    Beta(n - 1, 2) distributed, so W <= R / q with q its (1 - confidence) quantile; each end of
+    the sample moves out by (W - R) / 2: wide for few transitions, a small share of R for many
+    (0.75: 1.0 R at n = 3, 0.07 R at n = 20)."""
+    low, high, n = float(gaps.min()), float(gaps.max()), len(gaps)
+    pad = ((high - low) / float(beta.ppf(1.0 - confidence, n - 1, 2)) - (high - low)) / 2.0
+    return low - pad, high + pad
 
 
 def _near_angle(degrees: np.ndarray, spread: float) -> np.ndarray:
