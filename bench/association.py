@@ -37,17 +37,19 @@ from mcvrt.pipeline import LEARNED_TOPOLOGY, rematch
 OUT = ROOT / "runs" / "association"
 # name -> matching settings over the run's own (current defaults for keys it lacks)
 VARIANTS: dict[str, dict[str, Any]] = {
-    "no link model (before)": {"link_rounds": 0},
-    "no link model, threshold 0.88": {"link_rounds": 0, "min_similarity": 0.88},
-    "no link model, rerank": {"link_rounds": 0, "rerank": True, "min_similarity": 0.6},
+    "no link model": {"link_rounds": 0},
+    "no link model, no fragments": {"link_rounds": 0, "fragments": False},
+    "no fragments": {"fragments": False},
+    "default (link model, 2 rounds, fragments)": {},
     "link model, 1 round": {"link_rounds": 1},
-    "link model, 2 rounds (default)": {},
     "link model, 3 rounds": {"link_rounds": 3},
-    "link model, boxes margin 0.3": {"link_margin": 0.3},
-    "link model, threshold 0.83": {"min_similarity": 0.83},
-    "link model, threshold 0.88": {"min_similarity": 0.88},
-    "link model + rerank": {"rerank": True, "min_similarity": 0.6},
-    "link model + fragments": {"fragments": True},
+    "window confidence 0.75": {"link_confidence": 0.75},
+    "window confidence 0.9": {"link_confidence": 0.9},
+    "window margin 1 s": {"link_margin_s": 1.0},
+    "window margin 0 s": {"link_margin_s": 0.0},
+    "fragments, similarity 0.7": {"fragment_min_similarity": 0.7},
+    "fragments, gap up to 10 s": {"fragment_max_gap_s": 10.0},
+    "+ rerank": {"rerank": True, "min_similarity": 0.6},
 }
 
 

@@ -149,9 +149,9 @@ class MatchingConfig:
     link_min_similarity: float = 0.87  # confident pairs (mutual best) the model starts from
     link_min_transitions: int = 3  # a camera pair needs this many consistent transitions
     link_margin_s: float = 0.5  # added to both ends of a learned travel-time window
-    link_confidence: float = 0.75  # a learned window: upper confidence bound on the travel times
+    link_confidence: float = 0.5  # a learned window: upper confidence bound on the travel times
     link_margin: float = 0.5  # added around learned exit / entry boxes: share of the view size
-    fragments: bool = False  # re-link fragments of one vehicle within a camera first
+    fragments: bool = True  # re-link fragments of one vehicle within a camera first
     fragment_max_gap_s: float = 5.0  # longest gap between a fragment's end and the next's start
     fragment_min_similarity: float = 0.8  # least appearance score of two fragments
     fragment_max_shift: float = 1.0  # box heights per second of gap (at least one) the next

@@ -54,9 +54,9 @@ def test_learned_link_spans_the_transitions_and_ignores_a_wrong_pair(
     assert set(topology) == {("c1", "c2")}
     link = topology[("c1", "c2")]
     assert link.evidence == 5  # the wrong pair is an outlier in gap, entry point and heading
-    # the 75 % upper bound on the range of 5 uniform travel times: R / q, q the 25 % quantile of
+    # the median bound on the range of 5 uniform travel times: R / q, q the median of
     # Beta(4, 2), centred on the sample (frame rounding: 0.15 s)
-    pad = (3.0 / beta.ppf(0.25, 4, 2) - 3.0) / 2
+    pad = (3.0 / beta.ppf(0.5, 4, 2) - 3.0) / 2
     assert link.min_s == pytest.approx(4.0 - 1.0 - pad, abs=0.15)
     assert link.max_s == pytest.approx(7.0 + 1.0 + pad, abs=0.15)
     assert link.exit.heading_deg == pytest.approx(0) == link.entry.heading_deg
