@@ -4,6 +4,9 @@ with `mcvrt rematch` on the stored tracklets of one `bench.accuracy` run, then s
     python -m bench.accuracy --out runs/assoc/base          # once: run and store tracklets
     python -m bench.association --runs runs/assoc/base      # every variant, in seconds
 
+A stored run keeps the matching settings it ran with; `--set KEY=VALUE` overrides them for
+every variant (e.g. the current defaults over an older run's).
+
 Per scene and variant: cross-camera IDF1 and its ratio to the oracle-link bound, and per-camera
 IDF1 of the global ids (each camera alone: what joining tracks within a camera, e.g. re-linked
 fragments, changes). With a learned camera-link model, also how its windows fit the true
@@ -37,19 +40,18 @@ from mcvrt.pipeline import LEARNED_TOPOLOGY, rematch
 OUT = ROOT / "runs" / "association"
 # name -> matching settings over the run's own (current defaults for keys it lacks)
 VARIANTS: dict[str, dict[str, Any]] = {
-    "no link model": {"link_rounds": 0},
-    "no link model, no fragments": {"link_rounds": 0, "fragments": False},
+    "default (link model, fragments, re-ranking)": {},
+    "no re-ranking": {"rerank": False},
     "no fragments": {"fragments": False},
-    "default (link model, 2 rounds, fragments)": {},
+    "no re-ranking, no fragments": {"rerank": False, "fragments": False},
+    "no link model": {"link_rounds": 0},
+    "no link model, no re-ranking, no fragments": {"link_rounds": 0, "rerank": False,
+                                                   "fragments": False},
     "link model, 1 round": {"link_rounds": 1},
     "link model, 3 rounds": {"link_rounds": 3},
     "window confidence 0.75": {"link_confidence": 0.75},
-    "window confidence 0.9": {"link_confidence": 0.9},
     "window margin 1 s": {"link_margin_s": 1.0},
-    "window margin 0 s": {"link_margin_s": 0.0},
     "fragments, similarity 0.7": {"fragment_min_similarity": 0.7},
-    "fragments, gap up to 10 s": {"fragment_max_gap_s": 10.0},
-    "+ rerank": {"rerank": True, "min_similarity": 0.6},
 }
 
 

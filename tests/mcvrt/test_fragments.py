@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -67,10 +68,9 @@ def test_fragments_share_a_global_id_and_link_across_cameras_as_one(
     tracklets = [drive(tracklet_factory, "c1", 1, 0.0, 3.0, look),
                  drive(tracklet_factory, "c1", 2, 4.0, 4.4, look),
                  drive(tracklet_factory, "c2", 7, 20.0, 23.0, look)]
-    cfg = MatchingConfig(min_similarity=0.6, link_rounds=0)
+    cfg = MatchingConfig(min_similarity=0.6, link_rounds=0, rerank=False, fragments=False)
     ids, _ = match_tracklets(tracklets, cfg)
     assert ids[("c1", 1)] == ids[("c2", 7)] != ids[("c1", 2)]
-    ids, graph = match_tracklets(tracklets, MatchingConfig(min_similarity=0.6, link_rounds=0,
-                                                           fragments=True))
+    ids, graph = match_tracklets(tracklets, replace(cfg, fragments=True))
     assert ids[("c1", 1)] == ids[("c1", 2)] == ids[("c2", 7)]
     assert graph.graph["fragments"] == [[["c1", 1], ["c1", 2]]]
