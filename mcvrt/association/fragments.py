@@ -73,14 +73,13 @@ def fragment_pairs(table: Table, rules: FragmentRules) -> Pairs:
 def _nearby(table: Table, max_gap_s: float) -> tuple[np.ndarray, np.ndarray]:
     """Every (earlier, later) pair of embedded rows of one camera, the later starting within
     (0, max_gap_s] after the earlier ends."""
-    firsts, seconds = [], []
+    firsts, seconds = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for camera in range(len(table.camera_ids)):
         rows = np.flatnonzero((table.cameras == camera) & table.has_embedding)  # sorted by start
         starts = table.starts[rows]
         lo = np.searchsorted(starts, table.ends[rows], side="right")
         hi = np.searchsorted(starts, table.ends[rows] + max_gap_s, side="right")
-        count = hi - lo
-        firsts.append(np.repeat(rows, count))
-        seconds.append(rows[np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)]
-                                           or [np.zeros(0, np.int64)]).astype(np.int64)])
+        for row, a, b in zip(rows, lo, hi, strict=True):
+            firsts.append(np.full(b - a, row, np.int64))
+            seconds.append(rows[a:b])
     return np.concatenate(firsts), np.concatenate(seconds)

@@ -74,3 +74,8 @@ def test_fragments_share_a_global_id_and_link_across_cameras_as_one(
     ids, graph = match_tracklets(tracklets, replace(cfg, fragments=True))
     assert ids[("c1", 1)] == ids[("c1", 2)] == ids[("c2", 7)]
     assert graph.graph["fragments"] == [[["c1", 1], ["c1", 2]]]
+
+
+def test_no_tracklets_no_fragments() -> None:
+    ids, graph = match_tracklets([], MatchingConfig(min_similarity=0.6))
+    assert ids == {} and "fragments" not in graph.graph
