@@ -4,11 +4,17 @@ with `mcvrt rematch` on the stored tracklets of one `bench.accuracy` run, then s
     python -m bench.accuracy --out runs/assoc/base          # once: run and store tracklets
     python -m bench.association --runs runs/assoc/base      # every variant, in seconds
 
-Per scene and variant: cross-camera IDF1 and its ratio to the oracle-link bound. With a learned
-camera-link model, also how its windows fit the true transitions (from scenario.json: a vehicle's
-exit from one camera's view to its entry into another's): the share of true transitions inside
-the learned window of their camera pair, and how far the window ends lie from the shortest and
-longest true travel times. Writes `--out/association.json` and `--out/association.md`.
+A stored run keeps the matching settings it ran with; `--set KEY=VALUE` overrides them for
+every variant (e.g. the current defaults over an older run's).
+
+Per scene and variant: cross-camera IDF1 and its ratio to the oracle-link bound, and per-camera
+IDF1 of the global ids (each camera alone: what joining tracks within a camera, e.g. re-linked
+fragments, changes). With a learned camera-link model, also how its windows fit the true
+transitions (from scenario.json: from a vehicle's last frame in one camera's view to its first
+frame in another's, frames where the ground truth has its box): the share of true transitions
+inside the learned window of their camera pair, and how far the window ends lie from the
+shortest and longest true travel times. Writes `--out/association.json` and
+`--out/association.md`.
 """
 
 from __future__ import annotations
@@ -34,31 +40,37 @@ from mcvrt.pipeline import LEARNED_TOPOLOGY, rematch
 OUT = ROOT / "runs" / "association"
 # name -> matching settings over the run's own (current defaults for keys it lacks)
 VARIANTS: dict[str, dict[str, Any]] = {
-    "no link model (before)": {"link_rounds": 0},
-    "no link model, threshold 0.88": {"link_rounds": 0, "min_similarity": 0.88},
-    "no link model, rerank": {"link_rounds": 0, "rerank": True, "min_similarity": 0.6},
+    "default (link model, fragments, re-ranking)": {},
+    "no re-ranking": {"rerank": False},
+    "no fragments": {"fragments": False},
+    "no re-ranking, no fragments": {"rerank": False, "fragments": False},
+    "no link model": {"link_rounds": 0},
+    "no link model, no re-ranking, no fragments": {"link_rounds": 0, "rerank": False,
+                                                   "fragments": False},
     "link model, 1 round": {"link_rounds": 1},
-    "link model, 2 rounds (default)": {},
     "link model, 3 rounds": {"link_rounds": 3},
-    "link model, boxes margin 0.3": {"link_margin": 0.3},
-    "link model, threshold 0.83": {"min_similarity": 0.83},
-    "link model, threshold 0.88": {"min_similarity": 0.88},
-    "link model + rerank": {"rerank": True, "min_similarity": 0.6},
+    "window confidence 0.75": {"link_confidence": 0.75},
+    "window margin 1 s": {"link_margin_s": 1.0},
+    "fragments, similarity 0.7": {"fragment_min_similarity": 0.7},
 }
 
 
 def true_transitions(scene_dir: Path) -> dict[tuple[str, str], list[float]]:
-    """Ordered camera pair -> gaps (s) from one camera's exit to the next camera's entry, over
-    every pair of sightings of a ground-truth vehicle."""
+    """Ordered camera pair -> gaps (s) from a vehicle's last frame in one camera's view to its
+    first frame in the next camera's, over every pair of sightings of a ground-truth vehicle
+    (sightings with no frame in view left out). In view: the frames where the ground truth
+    has its box (visible enough); its lane path begins and ends outside the image."""
     scenario = json.loads((scene_dir / "scenario.json").read_text())
+    fps = scenario["fps"]
     gaps: dict[tuple[str, str], list[float]] = {}
     for identity in scenario["identities"]:
-        seen = sorted(identity["appearances"], key=lambda a: a["enter_s"])
+        seen = sorted((a for a in identity["appearances"] if a["first_frame"] is not None),
+                      key=lambda a: a["first_frame"])
         for k, a in enumerate(seen):
             for b in seen[k + 1 :]:
                 if a["camera"] != b["camera"]:
                     gaps.setdefault((a["camera"], b["camera"]), []).append(
-                        b["enter_s"] - a["exit_s"])
+                        (b["first_frame"] - a["last_frame"]) / fps)
     return gaps
 
 
@@ -90,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                    help="matching settings for every variant, e.g. min_similarity=0.8")
-    p.add_argument("--fit-min", type=int, default=10,
+    p.add_argument("--fit-min", type=int, default=20,
                    help="camera pairs with fewer true transitions are left out of the fit")
     args, argv = parse(p, argv)
     common = {k: yaml.safe_load(v) for k, _, v in (s.partition("=") for s in args.set)}
@@ -108,18 +120,29 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             cross, oracle = evaluation.cross_camera.idf1, evaluation.oracle_link.idf1
             results.setdefault(variant, {})[scene] = {
                 "cross_idf1": cross, "oracle_link_idf1": oracle,
+                "camera_global_idf1": statistics.fmean(
+                    s.idf1 for s in evaluation.camera_global.values()),
                 "cross_over_oracle": cross / oracle if oracle else float("nan"),
                 "window_fit": window_fit(out / LEARNED_TOPOLOGY,
                                          true_transitions(args.cache / scene), args.fit_min)}
-    headers = ["variant", *scenes, "mean cross IDF1", "mean cross / oracle"]
+    headers = ["variant", *scenes, "mean cross IDF1", "mean cross / oracle",
+               "mean per-camera IDF1 (global ids)"]
     rows = [[variant, *(f"{r[s]['cross_idf1']:.3f}" for s in scenes),
-             f"{statistics.fmean(r[s]['cross_idf1'] for s in scenes):.3f}",
-             f"{statistics.fmean(r[s]['cross_over_oracle'] for s in scenes):.3f}"]
+             *(f"{statistics.fmean(r[s][k] for s in scenes):.3f}"
+               for k in ("cross_idf1", "cross_over_oracle", "camera_global_idf1"))]
             for variant, r in results.items()]
     oracle_row = ["oracle-link bound", *(f"{results[args.variants[0]][s]['oracle_link_idf1']:.3f}"
-                                         for s in scenes), "", ""]
+                                         for s in scenes), "", "", ""]
     md = [f"| {' | '.join(headers)} |", "|" + "---|" * len(headers)]
     md += [f"| {' | '.join(row)} |" for row in [*rows, oracle_row]]
+    md += ["", f"Learned windows on camera pairs with >= {args.fit_min} true transitions:", "",
+           "| variant | scene | pair | true transitions | inside | min off s | max off s |",
+           "|---|---|---|---|---|---|---|"]
+    md += [f"| {variant} | {scene} | {pair} | {f['transitions']} | "
+           + (f"{f['inside']:.2f} | {f['min_off_s']:+.1f} | {f['max_off_s']:+.1f} |"
+              if f["learned"] else "not learned | | |")
+           for variant, r in results.items() for scene in scenes
+           for pair, f in r[scene]["window_fit"].items()]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "association.md").write_text("\n".join(md) + "\n")
     return report("association", f"Association variants by rematch of {args.runs} "

@@ -167,15 +167,21 @@ class MatchingConfig:
     min_tracklet_frames: int = 5  # shorter tracklets keep their own global id and are not matched
     topology: Path | None = None  # optional YAML of per-camera-pair transition windows
     scorer: str = "cosine"  # edge scorer registered in mcvrt.association.scoring
-    rerank: bool = False  # k-reciprocal re-ranking of the scores within the candidate blocks
+    rerank: bool = True  # k-reciprocal re-ranking of the scores within the candidate blocks
     rerank_k1: int = 10  # neighbours of the k-reciprocal sets
     rerank_k2: int = 3  # neighbours averaged in the local query expansion (1 = none)
     rerank_lambda: float = 0.3  # weight of the base score (the rest: Jaccard of neighbour sets)
     link_rounds: int = 2  # rounds of matching with a camera-link model learned from the run
     link_min_similarity: float = 0.87  # confident pairs (mutual best) the model starts from
     link_min_transitions: int = 3  # a camera pair needs this many consistent transitions
-    link_margin_s: float = 1.0  # added to both ends of a learned travel-time window
+    link_margin_s: float = 0.5  # added to both ends of a learned travel-time window
+    link_confidence: float = 0.5  # a learned window: upper confidence bound on the travel times
     link_margin: float = 0.5  # added around learned exit / entry boxes: share of the view size
+    fragments: bool = True  # re-link fragments of one vehicle within a camera first
+    fragment_max_gap_s: float = 5.0  # longest gap between a fragment's end and the next's start
+    fragment_min_similarity: float = 0.8  # least appearance score of two fragments
+    fragment_max_shift: float = 1.0  # box heights per second of gap (at least one) the next
+    # fragment may begin away from where the earlier one's motion predicts
 
     def __post_init__(self) -> None:
         require(self.min_similarity is None or -1 <= self.min_similarity <= 1,
@@ -190,15 +196,23 @@ class MatchingConfig:
         require(-1 <= self.link_min_similarity <= 1,
                 "matching.link_min_similarity must be in [-1, 1]")
         require(self.link_min_transitions >= 2, "matching.link_min_transitions must be >= 2")
+        require(0 < self.link_confidence < 1, "matching.link_confidence must be in (0, 1)")
         require(self.link_margin_s >= 0 and self.link_margin >= 0,
                 "matching.link_margin_s and link_margin must be >= 0")
+        require(self.fragment_max_gap_s > 0 and self.fragment_max_shift > 0,
+                "matching.fragment_max_gap_s and fragment_max_shift must be > 0")
+        require(-1 <= self.fragment_min_similarity <= 1,
+                "matching.fragment_min_similarity must be in [-1, 1]")
 
     def threshold(self, embedder_weights: str) -> float:
-        """`min_similarity`, or the value measured best for the embedder on the evaluation set
-        (docs/association.md, one value held across its scenes): 0.85 for the colour histogram,
-        0.75 for checkpoints (measured with the shipped ALSA model)."""
+        """`min_similarity`, or the value measured best on the evaluation set (docs/association.md,
+        one value held across its scenes): 0.6 on re-ranked scores (measured with the shipped
+        ALSA model and the colour histogram); else 0.85 for the colour histogram, 0.75 for
+        checkpoints (measured with the shipped ALSA model)."""
         if self.min_similarity is not None:
             return self.min_similarity
+        if self.rerank:
+            return 0.6
         return 0.85 if embedder_weights == COLOR_HISTOGRAM else 0.75
 
     def resolved(self, embedder_weights: str) -> MatchingConfig:

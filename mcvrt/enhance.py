@@ -176,7 +176,8 @@ def _chain(steps: list[Enhance]) -> Enhance:
 
 class FramePreparer:
     """Per frame: estimate the condition (on every `enhance.condition_every`-th frame, kept in
-    between), enhance dark / foggy frames as configured (at night: denoise, then brighten). One per camera: the temporal denoiser remembers recent frames.
+    between), enhance dark / foggy frames as configured (at night: denoise, then brighten). One
+    per camera: the temporal denoiser remembers recent frames.
 
     `__call__(image) -> (condition, image for the detector)`; day frames and conditions whose
     method is "none" pass through unchanged (the same array).

@@ -61,6 +61,8 @@ class EvalReport:
     conditions: dict[str, str]  # camera name -> day / night / fog ("" when the GT does not say)
     by_condition: dict[str, Scores]  # condition -> scores over its cameras ("all" = every camera)
     cross_camera: Scores  # global ids over all cameras on one timeline
+    camera_global: dict[str, Scores]  # camera name -> its global ids scored on it alone (tracks
+    # that association joined within the camera, e.g. re-linked fragments, count as one)
     oracle_link: Scores  # per-camera tracks relabelled with their best ground-truth id, as above
     by_pair: dict[str, Scores]  # "camA-camB" -> cross-camera scores on two cameras sharing vehicles
     notes: tuple[str, ...] = ()
@@ -116,6 +118,7 @@ def evaluate_run(gt: Path, run_dir: Path, iou_threshold: float = 0.5) -> EvalRep
         conditions=cond,
         by_condition=by_condition,
         cross_camera=cross(cams, pred_multi),
+        camera_global={names[c]: cross([c], pred_multi) for c in cams},
         oracle_link=cross(cams, oracle),
         by_pair={f"{names[a]}-{names[b]}": cross([a, b], pred_multi) for a, b in shared_pairs},
         notes=notes,
@@ -140,6 +143,7 @@ def format_report(report: EvalReport) -> str:
               for k, s in report.by_condition.items() if k == "all" or several]
     lines += ["cross-camera (global ids, AI City)", head, row("  all cameras", report.cross_camera)]
     lines += [row(f"  {pair}", s) for pair, s in report.by_pair.items()]
+    lines += [row(f"  {name} alone", s) for name, s in report.camera_global.items()]
     lines += [row("  oracle-link bound", report.oracle_link)]
     return "\n".join(lines + [f"note: {n}" for n in report.notes])
 

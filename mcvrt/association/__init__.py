@@ -14,8 +14,9 @@ from collections.abc import Sequence
 import networkx as nx
 import numpy as np
 
-from mcvrt.association.candidates import Gate, candidate_pairs, mutual_best
+from mcvrt.association.candidates import NO_PAIRS, Gate, candidate_pairs, mutual_best
 from mcvrt.association.clustering import NO_LINKS, Clustering, Links, cluster
+from mcvrt.association.fragments import FragmentRules, fragment_pairs
 from mcvrt.association.graph import build_graph, graph_to_dict
 from mcvrt.association.rerank import KReciprocal
 from mcvrt.association.scoring import Compare, check_scorer, make_scorer
@@ -64,6 +65,8 @@ def match_tracklets(
         raise ValueError("matching.min_similarity is unset: pass MatchingConfig.resolved(...)")
     table = Table.build(tracklets, cfg.min_tracklet_frames)
     base = make_scorer(cfg.scorer, table, compare)
+    fragments = NO_PAIRS if not cfg.fragments else fragment_pairs(table, FragmentRules(
+        cfg.fragment_max_gap_s, cfg.fragment_min_similarity, cfg.fragment_max_shift))
     topology, source, rounds = None, None, 1
     if cfg.topology is not None:
         topology, source = load_topology(cfg.topology), "given"
@@ -80,12 +83,12 @@ def match_tracklets(
         scorer = base if not cfg.rerank else KReciprocal(
             table, base, gate, cfg.rerank_k1, cfg.rerank_k2, cfg.rerank_lambda)
         pairs = candidate_pairs(table, scorer, cfg.min_similarity, gate)
-        clustering = cluster(table, pairs, scorer, cfg.min_similarity, links)
+        clustering = cluster(table, pairs, scorer, cfg.min_similarity, links, fragments)
         if round_ + 1 < rounds:  # the seeds stay: a gated round cannot widen a window itself
             first, second = transitions(table, clustering)
             found = np.unique([np.r_[seeds[0], first], np.r_[seeds[1], second]], axis=1)
             topology = learn(table, *found, cfg)
-    graph = build_graph(table, pairs, clustering, links)
+    graph = build_graph(table, pairs, clustering, links, fragments)
     if source is not None:
         graph.graph |= {"topology_source": source, "topology": topology_mapping(topology)}
     return dict(zip(table.keys, clustering.labels.tolist(), strict=True)), graph
@@ -93,17 +96,29 @@ def match_tracklets(
 
 def learn(table: Table, first: np.ndarray, second: np.ndarray, cfg: MatchingConfig) -> Topology:
     """`learn_topology` with the ``link_*`` settings of `cfg`."""
-    rules = LinkLearning(cfg.link_min_transitions, cfg.link_margin_s, cfg.link_margin)
+    rules = LinkLearning(cfg.link_min_transitions, cfg.link_margin_s, cfg.link_margin,
+                         cfg.link_confidence)
     return learn_topology(table, first, second, rules)
 
 
 def transitions(table: Table, clustering: Clustering) -> tuple[np.ndarray, np.ndarray]:
-    """Every (earlier row, later row) of one identity seen by two different cameras."""
+    """Every (earlier row, later row) of one identity seen by two different cameras, where the
+    earlier row is the last of its camera to end before the later row starts and the later row
+    the first of its camera to start after the earlier row ends (another fragment of either
+    camera would stretch the travel time)."""
     rows = np.argsort(clustering.labels, kind="stable")  # by identity, then start time
     first, second = [], []
     for members in np.split(rows, np.flatnonzero(np.diff(clustering.labels[rows])) + 1):
         a, b = np.triu_indices(len(members), k=1)
-        cross = table.cameras[members[a]] != table.cameras[members[b]]
-        first.append(members[a][cross])
-        second.append(members[b][cross])
+        a, b = members[a], members[b]
+        camera, starts, ends = (table.cameras[members][None, :], table.starts[members][None, :],
+                                table.ends[members][None, :])
+        between = (ends > table.ends[a][:, None]) & (ends <= table.starts[b][:, None])
+        later_exit = (camera == table.cameras[a][:, None]) & between
+        between = (starts >= table.ends[a][:, None]) & (starts < table.starts[b][:, None])
+        earlier_entry = (camera == table.cameras[b][:, None]) & between
+        keep = ((table.cameras[a] != table.cameras[b]) & ~later_exit.any(axis=1)
+                & ~earlier_entry.any(axis=1))
+        first.append(a[keep])
+        second.append(b[keep])
     return np.concatenate(first), np.concatenate(second)

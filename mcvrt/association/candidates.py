@@ -87,6 +87,9 @@ class Pairs:
         return len(self.i)
 
 
+NO_PAIRS = Pairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+
+
 def blocks(table: Table, horizon: float) -> Iterator[tuple[int, int, int]]:
     """(lo, hi, stop): rows lo..hi-1 can only pair with rows < stop within `horizon` seconds."""
     for lo in range(0, len(table), BLOCK):
@@ -110,7 +113,7 @@ def candidate_pairs(table: Table, scorer: EdgeScorer, threshold: float, gate: Ga
             found.append((i[keep], j[keep], score[rows[keep], cols[keep]],
                           table.time_gaps(i[keep], j[keep])))
     if not found:
-        return Pairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+        return NO_PAIRS
     return Pairs(*(np.concatenate(parts) for parts in zip(*found, strict=True)))
 
 

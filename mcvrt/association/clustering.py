@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mcvrt.association.candidates import Pairs
+from mcvrt.association.candidates import NO_PAIRS, Pairs
 from mcvrt.association.scoring import EdgeScorer
 from mcvrt.association.table import Table
 from mcvrt.errors import InputError
@@ -80,15 +80,17 @@ class Clustering:
 
 
 def cluster(table: Table, pairs: Pairs, linkage: EdgeScorer, threshold: float,
-            links: Links = NO_LINKS) -> Clustering:
-    """Join the ends of every must-link first, then visit `pairs` by descending score (ties by
-    key order) and merge the two clusters unless
+            links: Links = NO_LINKS, fragments: Pairs = NO_PAIRS) -> Clustering:
+    """Join the ends of every must-link first, then those of the `fragments` (one vehicle's
+    tracklets within a camera, `fragments.fragment_pairs`) unless that joins two tracklets of one
+    camera seen at once or crosses a cannot-link, then visit `pairs` by descending score (ties
+    by key order) and merge the two clusters unless
       * they hold two tracklets of the same camera that overlap in time (one camera cannot see
         one vehicle twice at once; non-overlapping ones may join, a vehicle can come back), or
       * a cannot-link joins them, or
-      * their average linkage, the mean `linkage` score over *all* cross-cluster tracklet pairs
-        (candidates or not), is below `threshold`; this stops A~B, B~C chaining A and C
-        together when A and C look different.
+      * their average linkage, the mean `linkage` score over *all* cross-cluster pairs of usable
+        tracklets (candidates or not), is below `threshold`; this stops A~B, B~C chaining A
+        and C together when A and C look different.
     Must-links bind regardless of these rules; `InputError` when they join the ends of a
     cannot-link.
     """
@@ -99,6 +101,11 @@ def cluster(table: Table, pairs: Pairs, linkage: EdgeScorer, threshold: float,
     for a, b in cannot:
         cluster_of[a].cannot.add(b)
         cluster_of[b].cannot.add(a)
+
+    def usable(c: _Cluster) -> np.ndarray:
+        """The members that are scored (a must-link or a fragment may join short ones)."""
+        rows = np.array(c.members)
+        return rows[table.usable[rows]]
 
     def join(keep: _Cluster, gone: _Cluster) -> None:
         keep.absorb(gone)
@@ -112,6 +119,10 @@ def cluster(table: Table, pairs: Pairs, linkage: EdgeScorer, threshold: float,
         if cluster_of[a] is cluster_of[b]:
             raise InputError(f"cannot-link {':'.join(map(str, keys[a]))}="
                              f"{':'.join(map(str, keys[b]))} contradicts the must-links")
+    for a, b in zip(fragments.i.tolist(), fragments.j.tolist(), strict=True):
+        keep, gone = cluster_of[a], cluster_of[b]
+        if keep is not gone and not keep.overlaps(gone) and not keep.forbids(gone):
+            join(keep, gone)
     ends = [tuple(sorted((int(i), int(j)), key=keys.__getitem__))
             for i, j in zip(pairs.i, pairs.j, strict=True)]
     order = sorted(range(len(pairs)),
@@ -122,8 +133,7 @@ def cluster(table: Table, pairs: Pairs, linkage: EdgeScorer, threshold: float,
         keep, gone = sorted((cluster_of[u], cluster_of[v]), key=lambda c: -len(c.members))
         if keep is gone or keep.overlaps(gone) or keep.forbids(gone):
             continue
-        if linkage(np.array(keep.members), np.array(gone.members)).mean(dtype=np.float64) \
-                < threshold:
+        if linkage(usable(keep), usable(gone)).mean(dtype=np.float64) < threshold:
             continue
         merged[e] = True
         join(keep, gone)

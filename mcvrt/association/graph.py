@@ -7,23 +7,29 @@ from typing import Any
 
 import networkx as nx
 
-from mcvrt.association.candidates import Pairs
+from mcvrt.association.candidates import NO_PAIRS, Pairs
 from mcvrt.association.clustering import Clustering, Links
 from mcvrt.association.table import Table
 
 
-def build_graph(table: Table, pairs: Pairs, clustering: Clustering, links: Links) -> nx.Graph:
-    """Every tracklet a node, every candidate pair an edge, the user's links a graph attribute.
+def build_graph(table: Table, pairs: Pairs, clustering: Clustering, links: Links,
+                fragments: Pairs = NO_PAIRS) -> nx.Graph:
+    """Every tracklet a node, every candidate pair an edge, the user's links and the re-linked
+    fragments graph attributes.
 
     Node attributes: camera, track_id, start_s, end_s, n_frames, class_id, has_embedding, the
     tracklet's `extra` (e.g. condition, expert) and global_id. Edge attributes: similarity
     (the edge score), time_gap_s and merged (True when the edge caused a merge). With any
-    must- or cannot-links, ``graph.graph["links"]`` holds them.
+    must- or cannot-links, ``graph.graph["links"]`` holds them; with re-linked fragments,
+    ``graph.graph["fragments"]`` lists them as [earlier key, later key].
     """
     graph = nx.Graph()
     if links.must or links.cannot:
         graph.graph["links"] = {"must": [list(map(list, p)) for p in links.must],
                                 "cannot": [list(map(list, p)) for p in links.cannot]}
+    if len(fragments):
+        graph.graph["fragments"] = [[list(table.tracklets[i].key), list(table.tracklets[j].key)]
+                                    for i, j in zip(fragments.i, fragments.j, strict=True)]
     for row in sorted(range(len(table)), key=lambda r: table.tracklets[r].key):
         t = table.tracklets[row]
         graph.add_node(t.key, camera=t.camera_id, track_id=t.track_id, start_s=t.start_s,

@@ -18,8 +18,9 @@ class Table:
     ``usable`` marks the rows that may get edges: at least ``min_frames`` frames and an
     embedding. ``embeddings`` is (N, D) float32, the usable rows' embeddings and zero rows
     for the others. Where a tracklet begins (``entry``) and ends (``exit``): the centre of its
-    first / last box in pixels, and its heading there (`end_motion`); ``view_wh`` approximates
-    each camera's image size by the extent of its boxes.
+    first / last box in pixels, its velocity there in pixels per second and its heading
+    (`end_motion`), and the height of that box; ``view_wh`` approximates each camera's image
+    size by the extent of its boxes.
     """
 
     tracklets: tuple[Tracklet, ...]
@@ -32,8 +33,12 @@ class Table:
     usable: np.ndarray  # (N,) bool
     entry_xy: np.ndarray  # (N, 2) float64
     entry_heading: np.ndarray  # (N,) float64 degrees, NaN when unknown
+    entry_velocity: np.ndarray  # (N, 2) float64 pixels / s, NaN when unknown
+    entry_height: np.ndarray  # (N,) float64 pixels
     exit_xy: np.ndarray  # (N, 2) float64
     exit_heading: np.ndarray  # (N,) float64 degrees, NaN when unknown
+    exit_velocity: np.ndarray  # (N, 2) float64 pixels / s, NaN when unknown
+    exit_height: np.ndarray  # (N,) float64 pixels
     view_wh: np.ndarray  # (C, 2) float64: per camera, how far its boxes reach right and down
 
     @classmethod
@@ -63,10 +68,14 @@ class Table:
             embeddings=embeddings,
             has_embedding=has,
             usable=usable,
-            entry_xy=np.array([xy for xy, _ in entry], np.float64).reshape(-1, 2),
-            entry_heading=np.array([h for _, h in entry], np.float64),
-            exit_xy=np.array([xy for xy, _ in exit_], np.float64).reshape(-1, 2),
-            exit_heading=np.array([h for _, h in exit_], np.float64),
+            entry_xy=np.array([m.xy for m in entry], np.float64).reshape(-1, 2),
+            entry_heading=np.array([m.heading for m in entry], np.float64),
+            entry_velocity=np.array([m.velocity for m in entry], np.float64).reshape(-1, 2),
+            entry_height=np.array([t.xyxy[0, 3] - t.xyxy[0, 1] for t in ordered], np.float64),
+            exit_xy=np.array([m.xy for m in exit_], np.float64).reshape(-1, 2),
+            exit_heading=np.array([m.heading for m in exit_], np.float64),
+            exit_velocity=np.array([m.velocity for m in exit_], np.float64).reshape(-1, 2),
+            exit_height=np.array([t.xyxy[-1, 3] - t.xyxy[-1, 1] for t in ordered], np.float64),
             view_wh=np.array([np.max([t.xyxy[:, 2:].max(axis=0) for t in ordered
                                       if t.camera_id == camera], axis=0)
                               for camera in camera_ids], np.float64).reshape(-1, 2),
@@ -94,18 +103,28 @@ HEADING_S = 1.0  # a tracklet's heading at an end: its motion over this many sec
 MIN_MOTION_PX = 2.0  # less motion than this leaves the heading unknown
 
 
-def end_motion(tracklet: Tracklet, last: bool) -> tuple[np.ndarray, float]:
-    """Centre of the tracklet's first (or last) box, and the direction it moves there: the
-    angle in degrees of the centre's displacement over `HEADING_S` (image axes: 0 = right,
-    90 = down), NaN when it moves less than `MIN_MOTION_PX`."""
+@dataclass(frozen=True)
+class EndMotion:
+    """Where a tracklet begins or ends and how it moves there."""
+
+    xy: np.ndarray  # (2,) centre of the first / last box, pixels
+    velocity: np.ndarray  # (2,) pixels / s; NaN when it moves less than `MIN_MOTION_PX`
+    heading: float  # degrees of `velocity` (image axes: 0 = right, 90 = down), NaN when unknown
+
+
+def end_motion(tracklet: Tracklet, last: bool) -> EndMotion:
+    """Centre of the tracklet's first (or last) box and its motion there: the displacement of
+    the centre over `HEADING_S` (or the tracklet's whole span when shorter)."""
     centres = (tracklet.xyxy[:, :2] + tracklet.xyxy[:, 2:]).astype(np.float64) / 2.0
     times = tracklet.frames / tracklet.fps
     if last:
         near = times >= times[-1] - HEADING_S
         point, move = centres[-1], centres[-1] - centres[near][0]
+        span = times[-1] - times[near][0]
     else:
         near = times <= times[0] + HEADING_S
         point, move = centres[0], centres[near][-1] - centres[0]
+        span = times[near][-1] - times[0]
     if np.hypot(*move) < MIN_MOTION_PX:
-        return point, float("nan")
-    return point, float(np.degrees(np.arctan2(move[1], move[0])))
+        return EndMotion(point, np.full(2, np.nan), float("nan"))
+    return EndMotion(point, move / span, float(np.degrees(np.arctan2(move[1], move[0]))))

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import yaml
+from scipy.stats import beta
 
 from mcvrt.association.table import Table
 from mcvrt.config import safe_yaml
@@ -167,12 +168,16 @@ class LinkLearning:
     min_transitions: int  # a camera pair needs this many consistent transitions
     margin_s: float  # added to both ends of the travel-time window
     margin: float  # added around the exit and entry boxes, as a share of the view
-    spread: float = 3.0  # inliers lie within this many robust deviations of the median
+    confidence: float = 0.5  # the window is this upper confidence bound on their range
+    spread: float = 3.0  # inlier headings lie within this many robust deviations of the mean
 
 
-# the smallest deviation each feature is allowed, so that tight clusters keep their inliers
+# the smallest deviation each feature is allowed, so that tight clusters keep their inliers:
+# exit / entry points (pixels) this far (and 4x the usual) from all others, travel times this
+# far (and further than chance would put them: `_bulk`) from the bulk, headings this many
+# degrees times `spread` from the mean, are wrong pairs
 FLOORS = {"xy": 40.0, "heading": 20.0}
-GAP_JUMP_S = 3.0  # a travel time this far (and 4x the usual) from all others is a wrong pair
+GAP_JUMP_S = 3.0
 HEADING_MARGIN_DEG, MIN_TOLERANCE_DEG = 15.0, 45.0  # a learned zone's heading tolerance
 
 
@@ -181,13 +186,13 @@ def learn_topology(table: Table, first: np.ndarray, second: np.ndarray,
     """Links from transitions: the vehicle of row ``first[k]`` of `table` seen, then that of
     ``second[k]``.
 
-    Per ordered camera pair, transitions far from the median (more than ``spread`` robust
-    deviations, with `FLOORS`) in exit point, entry point or heading, then those with a travel
-    time far from all others (`_isolated`), are dropped as wrong pairs; with at least
-    ``min_transitions`` left, the link's window spans their gaps and
-    its zones their exit / entry points, each widened by the margin and by the mean spacing of
-    the values (so a window from few transitions is wider), the zones headed at the circular
-    mean with a tolerance covering them.
+    Per ordered camera pair, transitions whose exit or entry point lies far from all others
+    (`_isolated`), whose heading at either end lies far from the mean, or whose travel time
+    lies outside the bulk (`_bulk`) are dropped as wrong pairs; with at least
+    ``min_transitions`` left, the link's window is the estimated range of their travel times
+    (`_support`) plus ``margin_s`` at each end, and its zones the boxes around their exit /
+    entry points, each widened by the margin and by the mean spacing of the points (so a zone
+    from few transitions is wider), headed at the circular mean with a tolerance covering them.
     """
     topology: Topology = {}
     n, gaps = len(table.camera_ids), table.time_gaps(first, second)
@@ -197,19 +202,14 @@ def learn_topology(table: Table, first: np.ndarray, second: np.ndarray,
     for code in np.unique(pair):
         k = np.flatnonzero(pair == code)
         a, b = first[k], second[k]
-        keep = (_near(exit_xy[a, 0], FLOORS["xy"], rules.spread)
-                & _near(exit_xy[a, 1], FLOORS["xy"], rules.spread)
-                & _near(entry_xy[b, 0], FLOORS["xy"], rules.spread)
-                & _near(entry_xy[b, 1], FLOORS["xy"], rules.spread)
+        keep = (~_isolated(exit_xy[a], FLOORS["xy"]) & ~_isolated(entry_xy[b], FLOORS["xy"])
                 & _near_angle(exit_heading[a], rules.spread)
                 & _near_angle(entry_heading[b], rules.spread))
-        keep[keep] = ~_isolated(gaps[k][keep])
+        keep[keep] = _bulk(gaps[k][keep])
         if keep.sum() < rules.min_transitions:
             continue
-        g = gaps[k][keep]
-        spacing = (g.max() - g.min()) / (len(g) - 1)  # what the extremes likely missed
-        link = Link(float(g.min() - rules.margin_s - spacing),
-                    float(g.max() + rules.margin_s + spacing),
+        low, high = _support(gaps[k][keep], rules.confidence)
+        link = Link(low - rules.margin_s, high + rules.margin_s,
                     _zone(exit_xy[a[keep]], exit_heading[a[keep]],
                           rules.margin * table.view_wh[code // n]),
                     _zone(entry_xy[b[keep]], entry_heading[b[keep]],
@@ -219,28 +219,51 @@ def learn_topology(table: Table, first: np.ndarray, second: np.ndarray,
     return topology
 
 
-def _isolated(gaps: np.ndarray) -> np.ndarray:
-    """Mask of the travel times far from every other one: a nearest neighbour further than
-    `GAP_JUMP_S` and 4x the median nearest-neighbour distance (a wrong pair lies apart from
-    the bulk; a spread around the median would let it stretch a wide window)."""
+def _isolated(points: np.ndarray, floor: float) -> np.ndarray:
+    """Mask of the points (N, D) far from every other one: a nearest neighbour further than
+    `floor` and 4x the median nearest-neighbour distance. A wrong pair lies apart from the
+    bulk; a spread around the median would let it stretch a wide window, and would drop the
+    points of a second lane (several clusters)."""
+    if len(points) < 3:
+        return np.zeros(len(points), bool)
+    distance = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=-1)
+    np.fill_diagonal(distance, np.inf)
+    nearest = distance.min(axis=1)
+    return nearest > max(floor, 4.0 * float(np.median(nearest)))
+
+
+def _bulk(gaps: np.ndarray) -> np.ndarray:
+    """Mask of the travel times in the bulk: sorted, they are split at every step longer than
+    `GAP_JUMP_S` and than the longest step n - 1 spacings of a uniform sample reach with 95 %
+    probability (exponential spacings of mean ``median step / ln 2``: ``mean * (ln(n - 1) +
+    ln 20)``), and the largest run is kept (ties: the earliest). Wrong pairs lie apart from the
+    bulk, alone or a few together."""
     if len(gaps) < 3:
-        return np.zeros(len(gaps), bool)
+        return np.ones(len(gaps), bool)
     order = np.argsort(gaps, kind="stable")
     steps = np.diff(gaps[order])
-    nearest = np.empty(len(gaps))
-    nearest[order] = np.minimum(np.r_[np.inf, steps], np.r_[steps, np.inf])
-    return nearest > max(GAP_JUMP_S, 4.0 * float(np.median(nearest)))
+    longest = float(np.median(steps)) / np.log(2.0) * (np.log(len(steps)) + np.log(20.0))
+    run = np.r_[0, np.cumsum(steps > max(GAP_JUMP_S, longest))]
+    keep = np.zeros(len(gaps), bool)
+    keep[order] = run == np.argmax(np.bincount(run))
+    return keep
 
 
-def _near(values: np.ndarray, floor: float, spread: float) -> np.ndarray:
-    """Mask of the values within `spread` robust deviations (at least `floor`) of the median."""
-    median = np.median(values)
-    deviation = max(1.4826 * np.median(np.abs(values - median)), floor)
-    return np.abs(values - median) <= spread * deviation
+def _support(gaps: np.ndarray, confidence: float) -> tuple[float, float]:
+    """The range of the travel times: a `confidence` upper bound on the width W of a uniform
+    distribution's support, centred on the sample. The range R of n uniform samples over W is
+    Beta(n - 1, 2) distributed, so W <= R / q with q its (1 - confidence) quantile; each end of
+    the sample moves out by (W - R) / 2: wide for few transitions, a small share of R for many
+    (0.5: 0.5 R at n = 3, 0.045 R at n = 20, about the minimum-variance unbiased estimate
+    min / max -+ R / (n - 1); 0.75: R and 0.07 R)."""
+    low, high, n = float(gaps.min()), float(gaps.max()), len(gaps)
+    pad = ((high - low) / float(beta.ppf(1.0 - confidence, n - 1, 2)) - (high - low)) / 2.0
+    return low - pad, high + pad
 
 
 def _near_angle(degrees: np.ndarray, spread: float) -> np.ndarray:
-    """`_near` for headings (circular; an unknown, NaN heading is near)."""
+    """Mask of the headings within `spread` robust deviations (at least ``FLOORS["heading"]``)
+    of their circular mean (an unknown, NaN heading is near)."""
     known = ~np.isnan(degrees)
     if not known.any():
         return np.ones(len(degrees), bool)

@@ -21,8 +21,9 @@ from mcvrt.types import Tracklet
 from reid.errors import ConfigError
 
 Factory = Callable[..., Tracklet]
-# the plain gate (no learned camera links); max_transition_s 120, min_tracklet_frames 5
-CFG = MatchingConfig(min_similarity=0.6, link_rounds=0)
+# the plain matcher: cosine scores, no learned camera links, no fragments; max_transition_s 120,
+# min_tracklet_frames 5
+CFG = MatchingConfig(min_similarity=0.6, link_rounds=0, rerank=False, fragments=False)
 
 
 def planted(make: Factory, vehicles: int = 6, seed: int = 0) -> list[Tracklet]:
@@ -266,8 +267,9 @@ def test_a_registered_scorer_replaces_the_cosine(tracklet_factory: Factory,
 
 
 def test_the_threshold_follows_the_embedder_unless_set(tracklet_factory: Factory) -> None:
-    assert MatchingConfig().threshold("color-histogram") == 0.85
-    assert MatchingConfig().resolved("alsa").min_similarity == 0.75
+    assert MatchingConfig().threshold("color-histogram") == 0.6  # re-ranked scores
+    assert MatchingConfig(rerank=False).threshold("color-histogram") == 0.85
+    assert MatchingConfig(rerank=False).resolved("alsa").min_similarity == 0.75
     assert MatchingConfig(min_similarity=0.6).threshold("alsa") == 0.6
     with pytest.raises(ValueError, match="min_similarity is unset"):
         match_tracklets([tracklet_factory("c1", 1)], MatchingConfig())

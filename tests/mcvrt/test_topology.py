@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from scipy.stats import beta
 
 from mcvrt.association import match_tracklets
 from mcvrt.association.table import Table
@@ -53,9 +54,11 @@ def test_learned_link_spans_the_transitions_and_ignores_a_wrong_pair(
     assert set(topology) == {("c1", "c2")}
     link = topology[("c1", "c2")]
     assert link.evidence == 5  # the wrong pair is an outlier in gap, entry point and heading
-    spacing = (7.0 - 4.0) / 4  # the mean spacing of the gaps widens the window
-    assert link.min_s == pytest.approx(4.0 - 1.0 - spacing, abs=0.15)  # frame rounding
-    assert link.max_s == pytest.approx(7.0 + 1.0 + spacing, abs=0.15)
+    # the median bound on the range of 5 uniform travel times: R / q, q the median of
+    # Beta(4, 2), centred on the sample (frame rounding: 0.15 s)
+    pad = (3.0 / beta.ppf(0.5, 4, 2) - 3.0) / 2
+    assert link.min_s == pytest.approx(4.0 - 1.0 - pad, abs=0.15)
+    assert link.max_s == pytest.approx(7.0 + 1.0 + pad, abs=0.15)
     assert link.exit.heading_deg == pytest.approx(0) == link.entry.heading_deg
     x1, _, x2, _ = link.exit.box
     assert x1 < 480.0 + 20 + 4 * 29 < x2  # where c1 tracklets end (box centre)
@@ -80,7 +83,7 @@ def test_learned_links_resolve_what_appearance_cannot(tracklet_factory: Factory)
                       moving(tracklet_factory, "c2", v + 1, 8.0 * v + 2.9 + gap, 0.0, 4.0,
                              looks[v] + rng.normal(scale=0.3, size=16))]
     tracklets.append(moving(tracklet_factory, "c2", 99, 8.0, 500.0, -4.0, looks[0]))
-    plain = MatchingConfig(min_similarity=0.6, link_rounds=0)
+    plain = MatchingConfig(min_similarity=0.6, link_rounds=0, rerank=False)
     ids, _ = match_tracklets(tracklets, plain)
     assert ids[("c1", 1)] == ids[("c2", 99)] != ids[("c2", 1)]  # the look-alike wins
     ids, graph = match_tracklets(tracklets, replace(plain, link_rounds=2))
@@ -91,3 +94,30 @@ def test_learned_links_resolve_what_appearance_cannot(tracklet_factory: Factory)
     assert pair["cameras"] == ["c1", "c2"] and pair["transitions"] == 8
     assert pair["exit"]["heading_deg"] == 0 and pair["entry"]["heading_deg"] == 0
     assert topology_mapping({}) == {"pairs": []}
+
+
+def test_a_few_wrong_travel_times_apart_from_the_bulk_are_dropped(
+        tracklet_factory: Factory) -> None:
+    """Two wrong pairs 26 s and 26.4 s apart from ten at 4-8 s: each other's neighbour, but
+    not the bulk."""
+    gaps = [4.0 + 0.4 * v for v in range(10)]
+    table, first, second = two_cameras(tracklet_factory, [*gaps, 26.0, 26.4], wrong_gap=30.0)
+    link = learn_topology(table, first, second, RULES)[("c1", "c2")]
+    assert link.evidence == 10 and link.max_s < 12.0
+
+
+def test_a_second_lane_is_not_an_outlier(tracklet_factory: Factory) -> None:
+    """Vehicles enter c2 on two lanes, at x ~ 0 and x ~ 300: both lanes make the link."""
+    looks = np.eye(8)
+    tracklets = []
+    for v in range(8):
+        tracklets += [moving(tracklet_factory, "c1", v + 1, 20.0 * v, 480.0, 4.0, looks[v]),
+                      moving(tracklet_factory, "c2", v + 1, 20.0 * v + 8.0,
+                             300.0 * (v % 3 == 0) + v, 4.0, looks[v])]
+    table = Table.build(tracklets, 5)
+    index = table.index()
+    first = np.array([index[("c1", v + 1)] for v in range(8)])
+    second = np.array([index[("c2", v + 1)] for v in range(8)])
+    link = learn_topology(table, first, second, RULES)[("c1", "c2")]
+    assert link.evidence == 8
+    assert link.entry.box[0] < 20.0 and link.entry.box[2] > 320.0
