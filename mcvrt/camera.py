@@ -121,9 +121,12 @@ def prefetch(items: Generator[T, None, None]) -> Iterator[T]:
 def detect_frames(
     frames: Iterator[Frame], cfg: PipelineConfig, detect: Detect, times: StageTimes
 ) -> Generator[tuple[Frame, np.ndarray, Detections], None, None]:
-    """Each frame, the image the detector saw and its detections: condition estimate,
-    enhancement, detector, threshold."""
+    """Each frame, the image to cut ReID crops from and its detections: condition estimate,
+    enhancement, detector, threshold. Crops come from the dehazed image on foggy frames
+    (`enhance.embed_enhanced`), else from the original (ALSA corrects low light itself)."""
     prepare = FramePreparer(cfg.enhance)
+    # the routed experts get crops as seen: SJDL is trained on foggy ones
+    dehazed_crops = cfg.enhance.embed_enhanced and cfg.appearance.embedder.weights != AUTO
     t = time.perf_counter()
     for frame in frames:
         t = times.add("decode", t)
@@ -132,7 +135,7 @@ def detect_frames(
         dets = detect(image)
         dets = dets[dets.confidence >= cfg.detector.confidence_for(condition)]
         times.add("detect", t)
-        yield frame, image, dets
+        yield frame, image if dehazed_crops and condition == "fog" else frame.image, dets
         t = time.perf_counter()
 
 
@@ -158,16 +161,13 @@ def track_camera(
         reader = VideoReader(camera, stride, cfg.input.max_frames)
         frames = prefetch(iter(reader))
         processed, previous = 0, np.zeros((0, 4), np.float32)
-        # the routed experts get crops as seen: SJDL is trained on foggy ones
-        enhanced_crops = cfg.enhance.embed_enhanced and cfg.appearance.embedder.weights != AUTO
-        for frame, image, dets in tqdm(prefetch(detect_frames(frames, cfg, detect, times)),
+        for frame, source, dets in tqdm(prefetch(detect_frames(frames, cfg, detect, times)),
                                        total=total, desc=camera.id, unit="frame", leave=False,
                                        position=1, disable=not progress):
             t = time.perf_counter()
             rows = rows_to_embed(dets.xyxy, previous, processed % every == 0, cfg.appearance)
             previous = dets.xyxy
             if rows.any():
-                source = image if enhanced_crops else frame.image
                 dets = embed_detections(source, dets, embed, cfg.appearance.min_crop_px, rows)
                 t = times.add("embed", t)
             collector.add(frame.index, tracker.update(dets))

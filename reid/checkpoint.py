@@ -170,7 +170,9 @@ class TorchEmbedder:
                     )
                     for c in crops[start : start + self.batch_size]
                 ]
-                x = torch.from_numpy(np.stack(chunk)).to(self.device).permute(0, 3, 1, 2)
+                # NCHW in memory, not a permuted view: reductions over H, W (ALSA's condition
+                # assessment) ran 4x slower on the channels-last strides
+                x = torch.from_numpy(np.stack(chunk).transpose(0, 3, 1, 2).copy()).to(self.device)
                 x = x.float() / 255
                 emb = self._embed(x)
                 if self.flip:
