@@ -99,18 +99,21 @@ def main() -> None:
     p.add_argument("--thresholds", nargs="+", type=float, default=[0.25, 0.15, 0.1, 0.05])
     p.add_argument("--stride", type=int, default=2, help="detect every k-th frame")
     p.add_argument("--cameras", nargs="+", help="default: each scene's night cameras")
+    p.add_argument("--upscale", type=float, default=1.0,
+                   help="detector.upscale: tiles enlarged to the model input besides the frame")
     p.add_argument("--out", type=Path, required=True, help="JSON lines, appended")
     args = p.parse_args()
     base = load_config(None)
     low = min(args.thresholds)
     detector = Detector(replace(base.detector, weights=str(DETECTOR), confidence=low,
-                                night_confidence=low, fog_confidence=low))
+                                night_confidence=low, fog_confidence=low, upscale=args.upscale))
     for scene in args.scenes:
         cams = json.loads((scene / "scenario.json").read_text())["cameras"]
         names = args.cameras or [c["name"] for c in cams if c["condition"] == "night"]
         for camera in names:
             for lever in args.levers:
                 row = measure(scene, camera, lever, detector, base, args.stride, args.thresholds)
+                row["upscale"] = args.upscale
                 with args.out.open("a") as f:
                     f.write(json.dumps(row) + "\n")
                 r, pr = row["recall"], row["precision"]
