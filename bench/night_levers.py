@@ -5,8 +5,9 @@ For each lever (`enhance.night_denoise` + `enhance.night`), a fresh `FramePrepar
 the temporal denoiser sees the whole sequence; every `--stride`-th is detected). Frames the
 estimate does not call night pass unchanged, as in the pipeline. Boxes are kept down to the
 lowest `--thresholds` and scored per threshold: ground-truth boxes matched one-to-one (Hungarian)
-at IoU >= 0.5, recall per class; and the pre-processing cost in ms per frame. Much cheaper than
-running the pipeline once per lever; per-camera IDF1 needs `bench.accuracy`.
+at IoU >= 0.5, recall per class, and precision (share of the kept boxes that matched one); and the
+pre-processing cost in ms per frame. Much cheaper than running the pipeline once per lever;
+per-camera IDF1 needs `bench.accuracy`.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def measure(scene: Path, camera: str, lever: str, detector: Detector, base, stri
     truth = ground_truth(scene, camera)
     cam = probe_cameras([scene / f"{camera}.mp4"])[0]
     found = {t: {} for t in thresholds}
+    kept = dict.fromkeys(thresholds, 0)
     total: dict[str, int] = {}
     seconds, nights, detected = 0.0, 0, 0
     for frame in read_frames(cam, 1, None):
@@ -74,6 +76,7 @@ def measure(scene: Path, camera: str, lever: str, detector: Detector, base, stri
             total[CLASSES[c]] = total.get(CLASSES[c], 0) + int((classes == c).sum())
         for thr in thresholds:
             hit = hits(boxes, dets.xyxy[dets.confidence >= thr])
+            kept[thr] += int((dets.confidence >= thr).sum())
             for c in np.unique(classes):
                 name = CLASSES[c]
                 found[thr][name] = found[thr].get(name, 0) + int(hit[classes == c].sum())
@@ -82,9 +85,10 @@ def measure(scene: Path, camera: str, lever: str, detector: Detector, base, stri
               | {"cars+trucks+buses": sum(found[thr].get(k, 0) for k in ("car", "truck", "bus"))
                  / max(1, sum(total.get(k, 0) for k in ("car", "truck", "bus")))}
               for thr in thresholds}
+    precision = {str(thr): sum(found[thr].values()) / max(1, kept[thr]) for thr in thresholds}
     return {"scene": scene.name, "camera": camera, "lever": lever, "boxes": total,
             "frames_detected": detected, "night_share": nights / frames,
-            "ms_per_frame": 1000 * seconds / frames, "recall": recall}
+            "ms_per_frame": 1000 * seconds / frames, "recall": recall, "precision": precision}
 
 
 def main() -> None:
@@ -95,24 +99,28 @@ def main() -> None:
     p.add_argument("--thresholds", nargs="+", type=float, default=[0.25, 0.15, 0.1, 0.05])
     p.add_argument("--stride", type=int, default=2, help="detect every k-th frame")
     p.add_argument("--cameras", nargs="+", help="default: each scene's night cameras")
+    p.add_argument("--upscale", type=float, default=1.0,
+                   help="detector.upscale: tiles enlarged to the model input besides the frame")
     p.add_argument("--out", type=Path, required=True, help="JSON lines, appended")
     args = p.parse_args()
     base = load_config(None)
     low = min(args.thresholds)
     detector = Detector(replace(base.detector, weights=str(DETECTOR), confidence=low,
-                                night_confidence=low, fog_confidence=low))
+                                night_confidence=low, fog_confidence=low, upscale=args.upscale))
     for scene in args.scenes:
         cams = json.loads((scene / "scenario.json").read_text())["cameras"]
         names = args.cameras or [c["name"] for c in cams if c["condition"] == "night"]
         for camera in names:
             for lever in args.levers:
                 row = measure(scene, camera, lever, detector, base, args.stride, args.thresholds)
+                row["upscale"] = args.upscale
                 with args.out.open("a") as f:
                     f.write(json.dumps(row) + "\n")
-                r = row["recall"]
+                r, pr = row["recall"], row["precision"]
                 print(scene.name, camera, lever, f"night {row['night_share']:.2f}",
                       f"{row['ms_per_frame']:.1f} ms", " ".join(
-                          f"{t}: {r[t]['cars+trucks+buses']:.3f}" for t in r), flush=True)
+                          f"{t}: {r[t]['cars+trucks+buses']:.3f} (p {pr[t]:.2f})" for t in r),
+                      flush=True)
 
 
 if __name__ == "__main__":
