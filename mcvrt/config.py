@@ -98,7 +98,7 @@ class EnhanceConfig:
     sjdl_weights: Path | None = None  # SJDL checkpoint whose defogging branch runs, for sjdl
     device: str = "cpu"  # torch device of the learned enhancers
     embed_enhanced: bool = True  # foggy frames' ReID crops from the dehazed frame (not "auto")
-    condition_every: int = 10  # estimate the frame condition on every k-th frame, kept between
+    condition_every: int = 1  # estimate the frame condition on every k-th frame, kept between
 
     def __post_init__(self) -> None:
         for key, allowed in ENHANCERS.items():
