@@ -25,7 +25,9 @@ RUNNERS = ("local", "processes", "ray")  # input.runner: how cameras execute (mc
 class InputConfig:
     max_frames: int | None = None  # decode at most this many frames per camera (None = all)
     stride: int = 1  # process every stride-th frame
-    workers: int = 0  # camera worker processes; 0 = one per camera up to the CPU cores (1 on CUDA)
+    # camera worker processes; 0 = one per camera up to the CPU cores, 2 cores a camera with a
+    # learned embedder (1 on CUDA)
+    workers: int = 0
     runner: str = "processes"  # how cameras execute: local, processes (`workers`) or ray (`ray`)
 
     def __post_init__(self) -> None:

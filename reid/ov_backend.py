@@ -53,8 +53,11 @@ def openvino_embed(model: nn.Module, input_size: tuple[int, int]) -> Callable[[T
             tmp.replace(cached)  # appearing marks a complete pair
         except OSError:  # no writable cache: convert again next time
             pass
-    # f32: the CPU plugin's default may pick bf16, which moved cross-camera links on the demo
-    compiled = ov.Core().compile_model(source, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    # f32: the CPU plugin's default may pick bf16, which moved cross-camera links on the demo.
+    # No thread pinning: the detector runs its own OpenVINO model beside this one, and two
+    # models pinning their threads to the same cores made the whole pipeline 10 % slower (B1).
+    compiled = ov.Core().compile_model(
+        source, "CPU", {"INFERENCE_PRECISION_HINT": "f32", "ENABLE_CPU_PINNING": False})
 
     def embed(images: Tensor) -> Tensor:
         if correction is not None:

@@ -12,6 +12,7 @@ from mcvrt.pipeline import run
 from mcvrt.runners.processes import core_sets, usable_cores, worker_count
 from mcvrt.video import probe_cameras
 from reid import ColorHistogramEmbedder
+from reid.embedder import COLOR_HISTOGRAM
 from tests.conftest import blob_detect
 
 
@@ -56,7 +57,11 @@ def test_an_error_in_a_worker_reaches_the_caller(synthetic_videos, tmp_path: Pat
 def test_worker_count_and_core_split():
     cores = len(usable_cores())
     assert worker_count(with_workers(3), 2) == 2
-    assert worker_count(with_workers(0), 64) == cores
+    learned = with_workers(0)  # the default embedder, ALSA: two cores a camera
+    assert worker_count(learned, 64) == max(1, cores // 2)
+    histogram = replace(learned, appearance=replace(learned.appearance, embedder=replace(
+        learned.appearance.embedder, weights=COLOR_HISTOGRAM)))
+    assert worker_count(histogram, 64) == cores
     cuda = replace(PipelineConfig(), detector=replace(PipelineConfig().detector, device="cuda:0"))
     assert worker_count(cuda, 4) == 1
     groups = core_sets(cores)
