@@ -28,9 +28,10 @@ def output_boxes(run: Path, camera: str) -> dict[int, np.ndarray]:
             for f in np.unique(rows[:, 0]) if len(r := rows[rows[:, 0] == f])}
 
 
-def output_recall(run: Path, scene: Path, camera: str) -> dict:
-    """Per-class recall and the precision of one camera's output boxes."""
-    truth, boxes = ground_truth(scene, camera), output_boxes(run, camera)
+def class_recall(truth: dict[int, tuple[np.ndarray, np.ndarray]],
+                 boxes: dict[int, np.ndarray]) -> dict:
+    """Per-class recall of `boxes` (0-based frame -> xyxy) against `truth` (`ground_truth`),
+    with cars + trucks + buses together, and the boxes' precision."""
     found: dict[str, int] = {}
     total: dict[str, int] = {}
     for frame, (gt_xyxy, classes) in truth.items():
@@ -43,8 +44,14 @@ def output_recall(run: Path, scene: Path, camera: str) -> dict:
     vehicles = sum(total.get(k, 0) for k in VEHICLES)
     recall = {k: found.get(k, 0) / n for k, n in total.items()}
     recall["cars+trucks+buses"] = sum(found.get(k, 0) for k in VEHICLES) / max(1, vehicles)
-    return {"run": str(run), "camera": camera, "boxes": total, "output_boxes": output,
-            "recall": recall, "precision": sum(found.values()) / max(1, output)}
+    return {"boxes": total, "output_boxes": output, "recall": recall,
+            "precision": sum(found.values()) / max(1, output)}
+
+
+def output_recall(run: Path, scene: Path, camera: str) -> dict:
+    """Per-class recall and the precision of one camera's output boxes."""
+    scores = class_recall(ground_truth(scene, camera), output_boxes(run, camera))
+    return {"run": str(run), "camera": camera} | scores
 
 
 def main() -> None:
