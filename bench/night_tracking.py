@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -33,26 +33,21 @@ from mcvrt.evaluation import camera_scores
 from mcvrt.types import Detections
 from mcvrt.video import probe_cameras, read_frames
 
-FLOOR = 0.05  # detections are cached down to this confidence
-
 
 def cached_detections(scene: Path, camera: str, cfg: PipelineConfig, cache: Path
                       ) -> list[Detections]:
-    """Per frame, the detector's boxes down to FLOOR on the pre-processed frame; computed once
-    per scene, camera, pre-processing and detector settings."""
+    """Per frame, the configured detector's boxes (down to `lowest_confidence`) on the
+    pre-processed frame; computed once per scene, camera, pre-processing and detector config."""
     from mcvrt.detection import Detector
 
-    key = json.dumps([str(scene.resolve()), camera, asdict(cfg.enhance),
-                      asdict(replace(cfg.detector, confidence=FLOOR, night_confidence=FLOOR,
-                                     fog_confidence=FLOOR))], default=str)
+    key = json.dumps([str(scene.resolve()), camera, asdict(cfg.enhance), asdict(cfg.detector)],
+                     default=str)
     path = cache / f"{scene.name}_{camera}_{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
     if path.is_file():
         data = np.load(path)
         return [Detections(data[f"xyxy{i}"], data[f"conf{i}"], data[f"cls{i}"])
                 for i in range(int(data["frames"]))]
-    detector = Detector(replace(cfg.detector, confidence=FLOOR, night_confidence=FLOOR,
-                                fog_confidence=FLOOR))
-    prepare = FramePreparer(cfg.enhance)
+    detector, prepare = Detector(cfg.detector), FramePreparer(cfg.enhance)
     frames = [detector(prepare(f.image)[1])
               for f in read_frames(probe_cameras([scene / f"{camera}.mp4"])[0], 1, None)]
     cache.mkdir(parents=True, exist_ok=True)
