@@ -120,9 +120,10 @@ def prefetch(items: Generator[T, None, None]) -> Iterator[T]:
 
 def detect_frames(
     frames: Iterator[Frame], cfg: PipelineConfig, detect: Detect, times: StageTimes
-) -> Generator[tuple[Frame, np.ndarray, Detections], None, None]:
-    """Each frame, the image to cut ReID crops from and its detections: condition estimate,
-    enhancement, detector, threshold. Crops come from the dehazed image on foggy frames
+) -> Generator[tuple[Frame, np.ndarray, Detections, np.ndarray], None, None]:
+    """Each frame, the image to cut ReID crops from, its detections and which of them are weak
+    (below the frame's threshold, kept to continue tracks at night): condition estimate,
+    enhancement, detector, thresholds. Crops come from the dehazed image on foggy frames
     (`enhance.embed_enhanced`), else from the original (ALSA corrects low light itself)."""
     prepare = FramePreparer(cfg.enhance)
     # the routed experts get crops as seen: SJDL is trained on foggy ones
@@ -133,9 +134,10 @@ def detect_frames(
         condition, image = prepare(frame.image)  # outputs keep the original frame
         t = times.add("enhance", t)
         dets = detect(image)
-        dets = dets[dets.confidence >= cfg.detector.confidence_for(condition)]
+        dets = dets[dets.confidence >= cfg.detector.track_confidence_for(condition)]
+        weak = dets.confidence < cfg.detector.confidence_for(condition)
         times.add("detect", t)
-        yield frame, image if dehazed_crops and condition == "fog" else frame.image, dets
+        yield frame, image if dehazed_crops and condition == "fog" else frame.image, dets, weak
         t = time.perf_counter()
 
 
@@ -161,16 +163,18 @@ def track_camera(
         reader = VideoReader(camera, stride, cfg.input.max_frames)
         frames = prefetch(iter(reader))
         processed, previous = 0, np.zeros((0, 4), np.float32)
-        for frame, source, dets in tqdm(prefetch(detect_frames(frames, cfg, detect, times)),
+        for frame, source, dets, weak in tqdm(prefetch(detect_frames(frames, cfg, detect, times)),
                                        total=total, desc=camera.id, unit="frame", leave=False,
                                        position=1, disable=not progress):
             t = time.perf_counter()
-            rows = rows_to_embed(dets.xyxy, previous, processed % every == 0, cfg.appearance)
-            previous = dets.xyxy
+            rows = np.zeros(len(dets), bool)  # weak detections join no gallery: not embedded
+            rows[~weak] = rows_to_embed(dets.xyxy[~weak], previous, processed % every == 0,
+                                        cfg.appearance)
+            previous = dets.xyxy[~weak]
             if rows.any():
                 dets = embed_detections(source, dets, embed, cfg.appearance.min_crop_px, rows)
                 t = times.add("embed", t)
-            collector.add(frame.index, tracker.update(dets))
+            collector.add(frame.index, tracker.update(dets, weak))
             times.add("track", t)
             processed += 1
         max_gap = cfg.output.interpolate_max_gap

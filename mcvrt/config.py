@@ -67,12 +67,16 @@ class DetectorConfig:
     device: str = "cpu"
     night_confidence: float | None = 0.15  # threshold on frames estimated night (None = confidence)
     fog_confidence: float | None = 0.15  # threshold on frames estimated foggy (None = confidence)
+    # night frames: detections from this confidence up to the night threshold only continue
+    # tracks, matched after the others (ByteTrack's low-score boxes); None = off
+    night_track_confidence: float | None = 0.1
     # also detect persons and bicycles; a rider merges into its two-wheeler
     merge_riders: bool = True
     rider_support_confidence: float = 0.01  # a two-wheeler box this confident merges with its rider
 
     def __post_init__(self) -> None:
-        for key in ("confidence", "night_confidence", "fog_confidence", "rider_support_confidence"):
+        for key in ("confidence", "night_confidence", "fog_confidence", "night_track_confidence",
+                    "rider_support_confidence"):
             value = getattr(self, key)
             require(value is None or 0.0 <= value < 1.0, f"detector.{key} must be in [0, 1)")
         require(0.0 < self.nms_iou <= 1.0, "detector.nms_iou must be in (0, 1]")
@@ -85,6 +89,14 @@ class DetectorConfig:
         """The confidence threshold for a frame of `condition` (day / night / fog)."""
         value = {"night": self.night_confidence, "fog": self.fog_confidence}.get(condition)
         return self.confidence if value is None else value
+
+    def track_confidence_for(self, condition: str) -> float:
+        """The least confidence of a detection that may continue a track on a `condition`
+        frame: `night_track_confidence` at night (when lower), else the frame's threshold."""
+        threshold = self.confidence_for(condition)
+        if condition == "night" and self.night_track_confidence is not None:
+            return min(threshold, self.night_track_confidence)
+        return threshold
 
 
 ENHANCERS = {"night": ("none", "gamma", "clahe", "alsa"), "fog": ("none", "dcp", "sjdl"),

@@ -125,6 +125,11 @@ def evaluate_run(gt: Path, run_dir: Path, iou_threshold: float = 0.5) -> EvalRep
     )
 
 
+def camera_scores(gt: Table, pred: Table, iou_threshold: float = 0.5) -> Scores:
+    """Tracking scores of one camera's (frame, id, x, y, w, h) rows against its ground truth."""
+    return _scores(_accumulate([(gt, pred)], iou_threshold))
+
+
 def format_report(report: EvalReport) -> str:
     """The report as a plain-text table."""
     head = (f"{'':<22}{'MOTA':>7}{'IDF1':>7}{'IDP':>7}{'IDR':>7}"

@@ -21,6 +21,10 @@ from mcvrt.tracking.kalman import gating_distance, xyah_to_xyxy, xyxy_to_xyah
 from mcvrt.tracking.track import Track
 from mcvrt.types import Detections
 
+# IoU a weak detection needs with a track's predicted box: ByteTrack's second association
+# (Zhang et al. 2022, `match_thresh` 0.5 for its low-score boxes)
+WEAK_MAX_IOU_DISTANCE = 0.5
+
 
 class Tracker:
     """Tracks the vehicles of one camera; build one per camera (each owns its id counter).
@@ -34,7 +38,7 @@ class Tracker:
         self._ids = itertools.count(1)
         self._tracks: list[Track] = []
 
-    def update(self, dets: Detections) -> Detections:
+    def update(self, dets: Detections, weak: np.ndarray | None = None) -> Detections:
         """Match one frame's detections to the tracks and return the rows of confirmed tracks.
 
         Returns `dets[rows]` with `track_id` set: the **detector's** boxes (not Kalman estimates),
@@ -44,27 +48,35 @@ class Tracker:
         without one (`dets.embedding is None`: the frame was not embedded; an all-zero row: that
         detection was not) skip the cascade: IoU with tentative and just-updated tracks, and
         Mahalanobis-gated IoU with older ones; they never join a gallery.
+
+        `weak` (N,) bool marks rows that may only continue a track (ByteTrack's low-score boxes):
+        after the stages above, they are matched by IoU (at least 1 - WEAK_MAX_IOU_DISTANCE) to
+        the tracks still unmatched, recent or gated as above; the others are dropped, and none
+        starts a track or joins a gallery.
         """
+        weak = np.zeros(len(dets), bool) if weak is None else np.asarray(weak, bool)
         for track in self._tracks:  # 1. predict
             track.predict()
         boxes = xyxy_to_xyah(dets.xyxy)
-        features = _features(dets)
+        features = [None if w else f for f, w in zip(_features(dets), weak, strict=True)]
         embedded = np.array([f is not None for f in features], bool)
         gated = self._gated(boxes)
         first = (self._cascade(dets.embedding, embedded, gated) if embedded.any()  # 2. cascade
                  else Matches.from_pairs(NO_PAIRS, *gated.shape))
-        second = self._iou_stage(dets.xyxy, first, gated, embedded)  # 3. IoU stage
-        matches = Matches.from_pairs(np.concatenate([first.pairs, second.pairs]), *gated.shape)
-        owners: list[Track | None] = [None] * len(dets)  # 4. update, mark missed, initiate
+        second = self._iou_stage(dets.xyxy, first, gated, embedded, weak)  # 3. IoU stage
+        strong = Matches.from_pairs(np.concatenate([first.pairs, second.pairs]), *gated.shape)
+        third = self._weak_stage(dets.xyxy, strong, gated, weak)  # 4. weak rows
+        matches = Matches.from_pairs(np.concatenate([strong.pairs, third.pairs]), *gated.shape)
+        owners: list[Track | None] = [None] * len(dets)  # 5. update, mark missed, initiate
         for row, col in matches.pairs:
             self._tracks[row].update(boxes[col], features[col])
             owners[col] = self._tracks[row]
         for row in matches.unmatched_rows:
             self._tracks[row].mark_missed()
-        for col in matches.unmatched_cols:
+        for col in matches.unmatched_cols[~weak[matches.unmatched_cols]]:
             owners[col] = self._start_track(boxes[col], features[col])
-        self._tracks = [t for t in self._tracks if not t.is_deleted]  # 5. drop deleted
-        return _confirmed_rows(dets, owners)  # 6.
+        self._tracks = [t for t in self._tracks if not t.is_deleted]  # 6. drop deleted
+        return _confirmed_rows(dets, owners)  # 7.
 
     def _gated(self, boxes: np.ndarray) -> np.ndarray:
         """(T, N) True where a detection lies outside a track's Mahalanobis gate."""
@@ -83,21 +95,44 @@ class Tracker:
         return matching_cascade(cost, ages, self._cfg.max_age, self._cfg.max_cosine_distance)
 
     def _iou_stage(self, xyxy: np.ndarray, first: Matches, gated: np.ndarray,
-                   embedded: np.ndarray) -> Matches:
-        """IoU matching of what the cascade left.
+                   embedded: np.ndarray, weak: np.ndarray) -> Matches:
+        """IoU matching of what the cascade left, weak rows aside.
 
         Any detection may go to a tentative track or one updated on the previous frame, ungated
         (DeepSORT); a detection without embedding may also rejoin an older track whose
         Mahalanobis gate it passes (with an embedding, that is the cascade's job).
         """
-        cost = iou_cost(xyah_to_xyxy(np.array([t.xyah for t in self._tracks])), xyxy)
-        recent = np.array([t.is_tentative or t.time_since_update == 1 for t in self._tracks],
-                          bool)
+        cost = self._iou_cost(xyxy, first)
+        recent = self._recent()
         cost[~recent[:, None] & embedded[None, :]] = INFTY_COST
         cost[gated & ~recent[:, None] & ~embedded[None, :]] = INFTY_COST
-        cost[first.pairs[:, 0]] = INFTY_COST
-        cost[:, first.pairs[:, 1]] = INFTY_COST
+        cost[:, weak] = INFTY_COST
         return assign(cost, self._cfg.max_iou_distance)
+
+    def _weak_stage(self, xyxy: np.ndarray, strong: Matches, gated: np.ndarray,
+                    weak: np.ndarray) -> Matches:
+        """IoU matching of the weak rows to the tracks the strong rows left: recent tracks
+        ungated, older ones within their Mahalanobis gate."""
+        if not weak.any() or not self._tracks:
+            return Matches.from_pairs(NO_PAIRS, len(self._tracks), len(xyxy))
+        cost = self._iou_cost(xyxy, strong)
+        cost[:, ~weak] = INFTY_COST
+        confirmed = np.array([t.is_confirmed for t in self._tracks], bool)
+        cost[~confirmed] = INFTY_COST
+        cost[gated & ~self._recent()[:, None]] = INFTY_COST
+        return assign(cost, WEAK_MAX_IOU_DISTANCE)
+
+    def _iou_cost(self, xyxy: np.ndarray, taken: Matches) -> np.ndarray:
+        """(T, N) 1 - IoU of the tracks' predicted boxes and the detections, INFTY_COST on the
+        rows and columns of `taken`."""
+        cost = iou_cost(xyah_to_xyxy(np.array([t.xyah for t in self._tracks])), xyxy)
+        cost[taken.pairs[:, 0]] = INFTY_COST
+        cost[:, taken.pairs[:, 1]] = INFTY_COST
+        return cost
+
+    def _recent(self) -> np.ndarray:
+        """(T,) True for tentative tracks and those updated on the previous frame."""
+        return np.array([t.is_tentative or t.time_since_update == 1 for t in self._tracks], bool)
 
     def _start_track(self, xyah: np.ndarray, feature: np.ndarray | None) -> Track:
         track = Track(xyah, feature, ids=self._ids, n_init=self._cfg.n_init,

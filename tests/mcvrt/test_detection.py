@@ -69,7 +69,7 @@ def test_merge_passes_keeps_the_best_box_per_class():
 
 def test_riders_are_merged_and_other_classes_dropped():
     cfg = DetectorConfig(weights="x.pt", confidence=0.25, merge_riders=True,
-                         rider_support_confidence=0.1)
+                         rider_support_confidence=0.1, night_track_confidence=None)
     model = FakeModel({(200, 300): [(100, 40, 140, 110, 0.8, 0), (95, 80, 145, 130, 0.15, 3),
                                     (200, 40, 220, 100, 0.9, 0), (10, 10, 60, 40, 0.6, 2),
                                     (250, 100, 280, 150, 0.9, 1)]})
@@ -78,8 +78,12 @@ def test_riders_are_merged_and_other_classes_dropped():
     assert out.confidence.tolist() == [np.float32(0.8), np.float32(0.6)]
     assert model.calls == [((200, 300), 0.1, [0, 1, 2, 3, 5, 7])]
     plain = DetectorConfig(confidence=0.25, night_confidence=0.15, fog_confidence=None,
-                           merge_riders=False)
+                           merge_riders=False, night_track_confidence=None)
     assert lowest_confidence(plain) == 0.15
+    weak = DetectorConfig(confidence=0.25, night_confidence=0.15, merge_riders=False,
+                          night_track_confidence=0.05)
+    assert lowest_confidence(weak) == 0.05
+    assert [weak.track_confidence_for(c) for c in ("day", "night", "fog")] == [0.25, 0.05, 0.15]
 
 
 def test_upscaled_tiles_add_small_vehicles_in_frame_pixels():

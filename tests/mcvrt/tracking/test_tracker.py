@@ -174,3 +174,29 @@ def test_a_row_without_embedding_in_an_embedded_frame_may_rejoin_a_lost_track() 
     back = make_dets([box(130, 200), box(600, 600)], [ZERO, onehot(1)])
     frames = [walker(t) for t in range(5)] + [walker(5, visible=False), back]
     assert run(Tracker(CFG), frames)[-1] == [1]
+
+
+def confirmed_walker() -> Tracker:
+    """A tracker whose walker (track 1) was confirmed on frame 2."""
+    tracker = Tracker(CFG)
+    assert run(tracker, [walker(t) for t in range(3)]) == [[], [], [1]]
+    return tracker
+
+
+def test_weak_detections_only_continue_confirmed_tracks() -> None:
+    """A weak row (below the frame's threshold) keeps a confirmed track's boxes coming, but
+    starts no track, confirms no tentative one and is dropped when it fits no track."""
+    tracker = confirmed_walker()
+    car, stray = box(100 + 5 * 3, 200), box(600, 200)
+    out = tracker.update(make_dets([car, stray], [ZERO, ZERO]), weak=np.array([True, True]))
+    assert out.track_id.tolist() == [1] and out.xyxy.tolist() == [car]
+    ghost = make_dets([box(300, 400)], [onehot(2)])
+    weak_run = [tracker.update(ghost, weak=np.array([True])) for _ in range(4)]
+    assert [len(o) for o in weak_run] == [0, 0, 0, 0]
+    assert run(Tracker(CFG), [ghost] * 3) == [[], [], [1]]  # the same rows, strong
+
+
+def test_weak_detection_fits_only_with_iou_of_one_half() -> None:
+    shifted = make_dets([box(100 + 5 * 3 + 15, 200)])  # 40 px wide, 15 px off: IoU 0.45
+    assert len(confirmed_walker().update(shifted, weak=np.array([True]))) == 0
+    assert confirmed_walker().update(shifted).track_id.tolist() == [1]  # strong: IoU stage
