@@ -168,7 +168,7 @@ class MatchingConfig:
     max_transition_s: float = 120.0
     min_tracklet_frames: int = 5  # shorter tracklets keep their own global id and are not matched
     topology: Path | None = None  # optional YAML of per-camera-pair transition windows
-    scorer: str = "cosine"  # edge scorer registered in mcvrt.association.scoring
+    scorer: str = "centred-cosine"  # edge scorer registered in mcvrt.association.scoring
     rerank: bool = True  # k-reciprocal re-ranking of the scores within the candidate blocks
     rerank_k1: int = 10  # neighbours of the k-reciprocal sets
     rerank_k2: int = 3  # neighbours averaged in the local query expansion (1 = none)
