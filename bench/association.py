@@ -41,6 +41,7 @@ OUT = ROOT / "runs" / "association"
 # name -> matching settings over the run's own (current defaults for keys it lacks)
 VARIANTS: dict[str, dict[str, Any]] = {
     "default (link model, fragments, re-ranking)": {},
+    "plain cosine (no camera centring)": {"scorer": "cosine"},
     "no re-ranking": {"rerank": False},
     "no fragments": {"fragments": False},
     "no re-ranking, no fragments": {"rerank": False, "fragments": False},

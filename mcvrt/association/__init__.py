@@ -41,7 +41,8 @@ def check_matching(cfg: MatchingConfig) -> None:
     """Fail early (before any detection) on a bad topology file or an unknown scorer."""
     if cfg.topology is not None:
         load_topology(cfg.topology)
-    check_scorer(cfg.scorer)
+    if cfg.scorer is not None:
+        check_scorer(cfg.scorer)
 
 
 def match_tracklets(
@@ -61,8 +62,9 @@ def match_tracklets(
     learned again from them and each round's identities; the graph keeps the topology that made its
     edges (``graph.graph["topology"]`` with its ``topology_source``).
     """
-    if cfg.min_similarity is None:
-        raise ValueError("matching.min_similarity is unset: pass MatchingConfig.resolved(...)")
+    if cfg.min_similarity is None or cfg.scorer is None:
+        raise ValueError("matching.min_similarity or matching.scorer is unset: pass "
+                         "MatchingConfig.resolved(...)")
     table = Table.build(tracklets, cfg.min_tracklet_frames)
     base = make_scorer(cfg.scorer, table, compare)
     fragments = NO_PAIRS if not cfg.fragments else fragment_pairs(table, FragmentRules(

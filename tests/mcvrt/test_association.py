@@ -278,8 +278,16 @@ def test_the_threshold_follows_the_embedder_unless_set(tracklet_factory: Factory
     assert MatchingConfig(rerank=False).threshold("color-histogram") == 0.85
     assert MatchingConfig(rerank=False).resolved("alsa").min_similarity == 0.75
     assert MatchingConfig(min_similarity=0.6).threshold("alsa") == 0.6
-    with pytest.raises(ValueError, match="min_similarity is unset"):
+    with pytest.raises(ValueError, match=r"min_similarity or matching\.scorer is unset"):
         match_tracklets([tracklet_factory("c1", 1)], MatchingConfig())
+
+
+def test_the_scorer_follows_the_embedder_unless_set(tracklet_factory: Factory) -> None:
+    assert MatchingConfig().resolved("color-histogram").scorer == "cosine"
+    assert MatchingConfig().resolved("alsa").scorer == "centred-cosine"
+    assert MatchingConfig(scorer="cosine").resolved("alsa").scorer == "cosine"
+    with pytest.raises(ValueError, match=r"matching\.scorer is unset"):
+        match_tracklets([tracklet_factory("c1", 1)], MatchingConfig(min_similarity=0.6))
 
 
 def test_unknown_scorer_is_a_config_error(tracklet_factory: Factory) -> None:

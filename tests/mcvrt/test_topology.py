@@ -83,7 +83,7 @@ def test_learned_links_resolve_what_appearance_cannot(tracklet_factory: Factory)
                       moving(tracklet_factory, "c2", v + 1, 8.0 * v + 2.9 + gap, 0.0, 4.0,
                              looks[v] + rng.normal(scale=0.3, size=16))]
     tracklets.append(moving(tracklet_factory, "c2", 99, 8.0, 500.0, -4.0, looks[0]))
-    plain = MatchingConfig(min_similarity=0.6, link_rounds=0, rerank=False)
+    plain = MatchingConfig(min_similarity=0.6, link_rounds=0, rerank=False, scorer="cosine")
     ids, _ = match_tracklets(tracklets, plain)
     assert ids[("c1", 1)] == ids[("c2", 99)] != ids[("c2", 1)]  # the look-alike wins
     ids, graph = match_tracklets(tracklets, replace(plain, link_rounds=2))
