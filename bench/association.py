@@ -51,6 +51,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "link model, 1 round": {"link_rounds": 1},
     "link model, 3 rounds": {"link_rounds": 3},
     "window confidence 0.75": {"link_confidence": 0.75},
+    "first-round windows at confidence 0.5": {"link_seed_confidence": 0.5},
     "window margin 1 s": {"link_margin_s": 1.0},
     "fragments, similarity 0.7": {"fragment_min_similarity": 0.7},
 }

@@ -179,6 +179,8 @@ class MatchingConfig:
     link_min_transitions: int = 3  # a camera pair needs this many consistent transitions
     link_margin_s: float = 0.5  # added to both ends of a learned travel-time window
     link_confidence: float = 0.5  # a learned window: upper confidence bound on the travel times
+    link_seed_confidence: float = 0.75  # the same for the first round's windows (confident pairs
+    # alone): wider, so that round finds the transitions just outside the pairs' range
     link_margin: float = 0.5  # added around learned exit / entry boxes: share of the view size
     fragments: bool = True  # re-link fragments of one vehicle within a camera first
     fragment_max_gap_s: float = 5.0  # longest gap between a fragment's end and the next's start
@@ -199,7 +201,8 @@ class MatchingConfig:
         require(-1 <= self.link_min_similarity <= 1,
                 "matching.link_min_similarity must be in [-1, 1]")
         require(self.link_min_transitions >= 2, "matching.link_min_transitions must be >= 2")
-        require(0 < self.link_confidence < 1, "matching.link_confidence must be in (0, 1)")
+        require(0 < self.link_confidence < 1 and 0 < self.link_seed_confidence < 1,
+                "matching.link_confidence and link_seed_confidence must be in (0, 1)")
         require(self.link_margin_s >= 0 and self.link_margin >= 0,
                 "matching.link_margin_s and link_margin must be >= 0")
         require(self.fragment_max_gap_s > 0 and self.fragment_max_shift > 0,
