@@ -130,6 +130,11 @@ class AppearanceConfig:
         require(self.min_crop_px >= 1, "appearance.min_crop_px must be >= 1")
 
     @property
+    def learned(self) -> bool:
+        """Whether crops go through a network (a checkpoint, `auto`, an ImageNet trunk)."""
+        return self.embedder.weights != COLOR_HISTOGRAM
+
+    @property
     def embed_period(self) -> int:
         """`embed_every`, or by default 1 for the colour histogram and 4 for CNN checkpoints.
 
@@ -139,7 +144,7 @@ class AppearanceConfig:
         """
         if self.embed_every is not None:
             return self.embed_every
-        return 1 if self.embedder.weights == COLOR_HISTOGRAM else 4
+        return 4 if self.learned else 1
 
 
 @dataclass(frozen=True)

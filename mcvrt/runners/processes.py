@@ -21,7 +21,6 @@ from mcvrt.config import PipelineConfig
 from mcvrt.runners.base import Started, limit_threads, run_bounded
 from mcvrt.runners.local import LocalRunner
 from mcvrt.types import Camera
-from reid.embedder import COLOR_HISTOGRAM
 
 
 def usable_cores() -> list[int]:
@@ -35,7 +34,7 @@ def cores_per_camera(cfg: PipelineConfig) -> int:
     """Cores one camera keeps busy: 2 with a learned embedder, whose network runs in a thread
     beside the detector's (B1, 2 cameras on 2 cores: 56 frames/s in one process against 47 on
     two single-core workers), else 1."""
-    return 1 if cfg.appearance.embedder.weights == COLOR_HISTOGRAM else 2
+    return 2 if cfg.appearance.learned else 1
 
 
 def worker_count(cfg: PipelineConfig, cameras: int) -> int:

@@ -58,9 +58,10 @@ def test_worker_count_and_core_split():
     cores = len(usable_cores())
     assert worker_count(with_workers(3), 2) == 2
     learned = with_workers(0)  # the default embedder, ALSA: two cores a camera
-    assert worker_count(learned, 64) == max(1, cores // 2)
+    assert learned.appearance.learned and worker_count(learned, 64) == max(1, cores // 2)
     histogram = replace(learned, appearance=replace(learned.appearance, embedder=replace(
         learned.appearance.embedder, weights=COLOR_HISTOGRAM)))
+    assert not histogram.appearance.learned
     assert worker_count(histogram, 64) == cores
     cuda = replace(PipelineConfig(), detector=replace(PipelineConfig().detector, device="cuda:0"))
     assert worker_count(cuda, 4) == 1
