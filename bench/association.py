@@ -41,6 +41,7 @@ OUT = ROOT / "runs" / "association"
 # name -> matching settings over the run's own (current defaults for keys it lacks)
 VARIANTS: dict[str, dict[str, Any]] = {
     "default (link model, fragments, re-ranking)": {},
+    "plain cosine (no camera centring)": {"scorer": "cosine"},
     "no re-ranking": {"rerank": False},
     "no fragments": {"fragments": False},
     "no re-ranking, no fragments": {"rerank": False, "fragments": False},
@@ -50,6 +51,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "link model, 1 round": {"link_rounds": 1},
     "link model, 3 rounds": {"link_rounds": 3},
     "window confidence 0.75": {"link_confidence": 0.75},
+    "first-round windows at confidence 0.5": {"link_seed_confidence": 0.5},
     "window margin 1 s": {"link_margin_s": 1.0},
     "fragments, similarity 0.7": {"fragment_min_similarity": 0.7},
 }

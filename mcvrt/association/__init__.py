@@ -41,7 +41,8 @@ def check_matching(cfg: MatchingConfig) -> None:
     """Fail early (before any detection) on a bad topology file or an unknown scorer."""
     if cfg.topology is not None:
         load_topology(cfg.topology)
-    check_scorer(cfg.scorer)
+    if cfg.scorer is not None:
+        check_scorer(cfg.scorer)
 
 
 def match_tracklets(
@@ -57,12 +58,14 @@ def match_tracklets(
     `clustering.cluster` merges along them,
     honouring the user's `links`. The gate comes from the given topology, else from a learned
     one (``link_rounds`` > 0), else from ``max_transition_s`` alone. A learned topology starts
-    from confident pairs (mutual best with a base score >= ``link_min_similarity``) and is
-    learned again from them and each round's identities; the graph keeps the topology that made its
+    from confident pairs (mutual best with a base score >= ``link_min_similarity``; windows at
+    ``link_seed_confidence``) and is learned again from them and each round's identities
+    (``link_confidence``); the graph keeps the topology that made its
     edges (``graph.graph["topology"]`` with its ``topology_source``).
     """
-    if cfg.min_similarity is None:
-        raise ValueError("matching.min_similarity is unset: pass MatchingConfig.resolved(...)")
+    if cfg.min_similarity is None or cfg.scorer is None:
+        raise ValueError("matching.min_similarity or matching.scorer is unset: pass "
+                         "MatchingConfig.resolved(...)")
     table = Table.build(tracklets, cfg.min_tracklet_frames)
     base = make_scorer(cfg.scorer, table, compare)
     fragments = NO_PAIRS if not cfg.fragments else fragment_pairs(table, FragmentRules(
@@ -75,7 +78,7 @@ def match_tracklets(
         confident = candidate_pairs(table, base, cfg.link_min_similarity, default)
         keep = mutual_best(table, confident)
         seeds = confident.i[keep], confident.j[keep]
-        topology = learn(table, *seeds, cfg)
+        topology = learn(table, *seeds, cfg, cfg.link_seed_confidence)
         source, rounds = "learned", cfg.link_rounds
     for round_ in range(rounds):
         gate = Gate.build(table.camera_ids, cfg.max_transition_s, topology,
@@ -87,17 +90,18 @@ def match_tracklets(
         if round_ + 1 < rounds:  # the seeds stay: a gated round cannot widen a window itself
             first, second = transitions(table, clustering)
             found = np.unique([np.r_[seeds[0], first], np.r_[seeds[1], second]], axis=1)
-            topology = learn(table, *found, cfg)
+            topology = learn(table, *found, cfg, cfg.link_confidence)
     graph = build_graph(table, pairs, clustering, links, fragments)
     if source is not None:
         graph.graph |= {"topology_source": source, "topology": topology_mapping(topology)}
     return dict(zip(table.keys, clustering.labels.tolist(), strict=True)), graph
 
 
-def learn(table: Table, first: np.ndarray, second: np.ndarray, cfg: MatchingConfig) -> Topology:
-    """`learn_topology` with the ``link_*`` settings of `cfg`."""
+def learn(table: Table, first: np.ndarray, second: np.ndarray, cfg: MatchingConfig,
+          confidence: float) -> Topology:
+    """`learn_topology` with the ``link_*`` settings of `cfg`, windows at `confidence`."""
     rules = LinkLearning(cfg.link_min_transitions, cfg.link_margin_s, cfg.link_margin,
-                         cfg.link_confidence)
+                         confidence)
     return learn_topology(table, first, second, rules)
 
 

@@ -56,11 +56,45 @@ def check_scorer(name: str) -> None:
 
 @register_scorer("cosine")
 class CosineScorer:
-    """Cosine similarity of the tracklets' unit embeddings, a @ compare(b) (0 without one)."""
+    """Cosine similarity of the tracklets' unit embeddings, a @ compare(b) (0 without one);
+    `embeddings` replaces the table's (same rows)."""
 
-    def __init__(self, table: Table, compare: Compare | None = None) -> None:
-        self.left = table.embeddings
-        self.right = table.embeddings if compare is None else compare(table.embeddings)
+    def __init__(self, table: Table, compare: Compare | None = None,
+                 embeddings: np.ndarray | None = None) -> None:
+        self.left = table.embeddings if embeddings is None else embeddings
+        self.right = self.left if compare is None else compare(self.left)
 
     def __call__(self, rows: Index, cols: Index) -> np.ndarray:
         return self.left[rows] @ self.right[cols].T
+
+
+# a camera with fewer usable tracklets keeps its embeddings: the mean of a few is mostly those
+# vehicles' own looks, not what the camera adds to every vehicle
+MIN_CENTRED_ROWS = 10
+
+
+@register_scorer("centred-cosine")
+def centred_cosine(table: Table, compare: Compare | None = None) -> CosineScorer:
+    """The cosine of the embeddings less their camera's mean (`camera_centred`)."""
+    return CosineScorer(table, compare, camera_centred(table))
+
+
+def camera_centred(table: Table, min_rows: int = MIN_CENTRED_ROWS) -> np.ndarray:
+    """The usable rows' embeddings less the mean of their camera's usable rows, scaled to unit
+    length again; cameras with fewer than `min_rows` usable rows, and the other rows, as they
+    are.
+
+    What a camera's light, weather, colour cast and view add to every vehicle it sees is shared
+    by all its tracklets; removed, a night or fog camera's tracklets compare with a day camera's
+    on what tells vehicles apart. With `auto` (routed experts) the embeddings are centred in
+    their stored layout.
+    """
+    centred = table.embeddings.copy()
+    for camera in range(len(table.camera_ids)):
+        rows = np.flatnonzero(table.usable & (table.cameras == camera))
+        if len(rows) < min_rows:
+            continue
+        shifted = centred[rows] - centred[rows].mean(axis=0)
+        norms = np.linalg.norm(shifted, axis=1, keepdims=True)
+        centred[rows] = shifted / np.maximum(norms, np.finfo(np.float32).tiny)
+    return centred

@@ -12,7 +12,13 @@ import yaml
 
 from mcvrt.association import Links, graph_to_dict, load_topology, match_tracklets
 from mcvrt.association.candidates import Gate
-from mcvrt.association.scoring import SCORERS, CosineScorer, register_scorer
+from mcvrt.association.scoring import (
+    MIN_CENTRED_ROWS,
+    SCORERS,
+    CosineScorer,
+    camera_centred,
+    register_scorer,
+)
 from mcvrt.association.table import Table
 from mcvrt.association.topology import Link, Zone, topology_mapping
 from mcvrt.config import MatchingConfig
@@ -23,7 +29,8 @@ from reid.errors import ConfigError
 Factory = Callable[..., Tracklet]
 # the plain matcher: cosine scores, no learned camera links, no fragments; max_transition_s 120,
 # min_tracklet_frames 5
-CFG = MatchingConfig(min_similarity=0.6, link_rounds=0, rerank=False, fragments=False)
+CFG = MatchingConfig(min_similarity=0.6, link_rounds=0, rerank=False, fragments=False,
+                     scorer="cosine")
 
 
 def planted(make: Factory, vehicles: int = 6, seed: int = 0) -> list[Tracklet]:
@@ -271,8 +278,16 @@ def test_the_threshold_follows_the_embedder_unless_set(tracklet_factory: Factory
     assert MatchingConfig(rerank=False).threshold("color-histogram") == 0.85
     assert MatchingConfig(rerank=False).resolved("alsa").min_similarity == 0.75
     assert MatchingConfig(min_similarity=0.6).threshold("alsa") == 0.6
-    with pytest.raises(ValueError, match="min_similarity is unset"):
+    with pytest.raises(ValueError, match=r"min_similarity or matching\.scorer is unset"):
         match_tracklets([tracklet_factory("c1", 1)], MatchingConfig())
+
+
+def test_the_scorer_follows_the_embedder_unless_set(tracklet_factory: Factory) -> None:
+    assert MatchingConfig().resolved("color-histogram").scorer == "cosine"
+    assert MatchingConfig().resolved("alsa").scorer == "centred-cosine"
+    assert MatchingConfig(scorer="cosine").resolved("alsa").scorer == "cosine"
+    with pytest.raises(ValueError, match=r"matching\.scorer is unset"):
+        match_tracklets([tracklet_factory("c1", 1)], MatchingConfig(min_similarity=0.6))
 
 
 def test_unknown_scorer_is_a_config_error(tracklet_factory: Factory) -> None:
@@ -383,3 +398,47 @@ def test_bad_links_are_input_errors(tracklet_factory: Factory, links: Links, mes
     tracklets = [tracklet_factory(f"c{i}", 1, range(30 * i, 30 * i + 20)) for i in (1, 2, 3)]
     with pytest.raises(InputError, match=message):
         match_tracklets(tracklets, CFG, links=links)
+
+
+def biased(make: Factory, vehicles: int, bias: float, seed: int = 0) -> list[Tracklet]:
+    """Each vehicle crosses c1, then c2 20 s later (one at a time); every camera adds its own
+    offset, `bias` times a vehicle's own look, to all its embeddings (a night or fog camera)."""
+    rng = np.random.default_rng(seed)
+    looks = rng.normal(size=(vehicles, 32))
+    offsets = {"c1": rng.normal(size=32), "c2": rng.normal(size=32)}
+    return [make(camera, v + 1, range((10 * v + delay) * 10, (10 * v + delay) * 10 + 50),
+                 looks[v] / np.linalg.norm(looks[v])
+                 + bias * offsets[camera] / np.linalg.norm(offsets[camera])
+                 + rng.normal(scale=0.05, size=32))
+            for v in range(vehicles) for camera, delay in (("c1", 0), ("c2", 20))]
+
+
+def test_centred_cosine_links_across_a_camera_offset_the_plain_one_misses(
+        tracklet_factory: Factory) -> None:
+    tracklets = biased(tracklet_factory, MIN_CENTRED_ROWS + 2, bias=2.0)
+    plain, _ = match_tracklets(tracklets, CFG)
+    centred, _ = match_tracklets(tracklets, replace(CFG, scorer="centred-cosine"))
+    assert len(set(plain.values())) == len(tracklets)  # the offsets hide every pair
+    assert all(centred[("c1", v)] == centred[("c2", v)] for v in range(1, 13))
+    assert len(set(centred.values())) == MIN_CENTRED_ROWS + 2
+
+
+def test_camera_centred_rows(tracklet_factory: Factory) -> None:
+    """Usable rows of a camera with enough of them lose the offset all share (different
+    vehicles of one camera no longer look alike) and stay unit length; the rest is kept."""
+    tracklets = biased(tracklet_factory, MIN_CENTRED_ROWS, bias=2.0)
+    few = [tracklet_factory("c3", v, range(100 * v, 100 * v + 20), (1.0, float(v)) + (0.0,) * 30)
+           for v in range(MIN_CENTRED_ROWS - 1)]
+    short = tracklet_factory("c1", 99, range(3), (0.0, 1.0) + (0.0,) * 30)  # not usable
+    table = Table.build([*tracklets, *few, short], min_frames=5)
+    centred = camera_centred(table)
+    others = ~np.eye(MIN_CENTRED_ROWS, dtype=bool)
+    for camera in ("c1", "c2"):
+        rows = np.flatnonzero(table.usable & (table.cameras == table.camera_ids.index(camera)))
+        before, after = (e[rows] @ e[rows].T for e in (table.embeddings, centred))
+        assert before[others].mean() > 0.6
+        assert abs(after[others].mean()) < 0.2
+        assert np.allclose(np.diag(after), 1.0, atol=1e-5)
+    kept = (table.cameras == table.camera_ids.index("c3")) | ~table.usable
+    assert kept.sum() == MIN_CENTRED_ROWS
+    assert np.array_equal(centred[kept], table.embeddings[kept])

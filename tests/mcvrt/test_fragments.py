@@ -68,7 +68,8 @@ def test_fragments_share_a_global_id_and_link_across_cameras_as_one(
     tracklets = [drive(tracklet_factory, "c1", 1, 0.0, 3.0, look),
                  drive(tracklet_factory, "c1", 2, 4.0, 4.4, look),
                  drive(tracklet_factory, "c2", 7, 20.0, 23.0, look)]
-    cfg = MatchingConfig(min_similarity=0.6, link_rounds=0, rerank=False, fragments=False)
+    cfg = MatchingConfig(min_similarity=0.6, link_rounds=0, rerank=False, fragments=False,
+                         scorer="cosine")
     ids, _ = match_tracklets(tracklets, cfg)
     assert ids[("c1", 1)] == ids[("c2", 7)] != ids[("c1", 2)]
     ids, graph = match_tracklets(tracklets, replace(cfg, fragments=True))
@@ -77,5 +78,5 @@ def test_fragments_share_a_global_id_and_link_across_cameras_as_one(
 
 
 def test_no_tracklets_no_fragments() -> None:
-    ids, graph = match_tracklets([], MatchingConfig(min_similarity=0.6))
+    ids, graph = match_tracklets([], MatchingConfig(min_similarity=0.6, scorer="cosine"))
     assert ids == {} and "fragments" not in graph.graph

@@ -99,14 +99,15 @@ def test_condition_and_expert_reach_tracks_csv_and_graph(
     lines = path.read_text().splitlines()
     assert lines[0].endswith(",class,condition,expert")
     assert lines[1].endswith(",car,fog,sjdl") and lines[2].endswith(",car,,")
-    _, graph = match_tracklets([fog, plain], MatchingConfig(min_similarity=0.85))
+    _, graph = match_tracklets([fog, plain], MatchingConfig(min_similarity=0.85, scorer="cosine"))
     assert graph.nodes[fog.key]["expert"] == "sjdl" and "expert" not in graph.nodes[plain.key]
 
 
 def test_matching_uses_the_comparison(tracklet_factory: Callable[..., Tracklet]) -> None:
     clear = tracklet_factory("c1", 1, range(10), embedding=[1.0, 0.6, 0.8, 0, 0])
     fog = tracklet_factory("c2", 1, range(20, 30), embedding=[0, 0, 0, 1.0, 0])
-    config = MatchingConfig(min_similarity=0.4, rerank=False)  # cosine; `clear` scaled to unit
+    config = MatchingConfig(min_similarity=0.4, rerank=False,
+                            scorer="cosine")  # `clear` scaled to unit
     assert len(set(match_tracklets([clear, fog], config)[0].values())) == 2  # cosine 0
     ids, graph = match_tracklets([clear, fog], config, HarderCondition(1, 2))
     assert len(set(ids.values())) == 1  # SJDL similarity 0.6 / sqrt(2)

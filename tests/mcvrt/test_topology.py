@@ -83,7 +83,7 @@ def test_learned_links_resolve_what_appearance_cannot(tracklet_factory: Factory)
                       moving(tracklet_factory, "c2", v + 1, 8.0 * v + 2.9 + gap, 0.0, 4.0,
                              looks[v] + rng.normal(scale=0.3, size=16))]
     tracklets.append(moving(tracklet_factory, "c2", 99, 8.0, 500.0, -4.0, looks[0]))
-    plain = MatchingConfig(min_similarity=0.6, link_rounds=0, rerank=False)
+    plain = MatchingConfig(min_similarity=0.6, link_rounds=0, rerank=False, scorer="cosine")
     ids, _ = match_tracklets(tracklets, plain)
     assert ids[("c1", 1)] == ids[("c2", 99)] != ids[("c2", 1)]  # the look-alike wins
     ids, graph = match_tracklets(tracklets, replace(plain, link_rounds=2))
@@ -121,3 +121,25 @@ def test_a_second_lane_is_not_an_outlier(tracklet_factory: Factory) -> None:
     link = learn_topology(table, first, second, RULES)[("c1", "c2")]
     assert link.evidence == 8
     assert link.entry.box[0] < 20.0 and link.entry.box[2] > 320.0
+
+
+@pytest.mark.parametrize(("seed_confidence", "found"), [(0.5, False), (0.75, True)])
+def test_the_first_round_finds_a_transition_just_outside_the_confident_pairs(
+        tracklet_factory: Factory, seed_confidence: float, found: bool) -> None:
+    """Three look-alike pairs 4-5 s apart make the first windows: at 0.5 they reach 6.0 s, at
+    0.75 6.5 s (margin 0.5 s). A fourth vehicle, less alike (not a confident pair), takes 6.3 s:
+    only the wider first round links it, and the final window then covers it."""
+    looks = np.eye(5)
+    tracklets = []
+    for v, gap in enumerate([4.0, 4.5, 5.0, 6.3]):
+        seen = looks[v] + (0.88 * looks[4] if v == 3 else 0.0)  # cosine 0.75 for the fourth
+        tracklets += [moving(tracklet_factory, "c1", v + 1, 20.0 * v, 480.0, 4.0, looks[v]),
+                      moving(tracklet_factory, "c2", v + 1, 20.0 * v + 2.9 + gap, 0.0, 4.0,
+                             seen)]
+    cfg = MatchingConfig(min_similarity=0.6, rerank=False, scorer="cosine", fragments=False,
+                         link_seed_confidence=seed_confidence)
+    ids, graph = match_tracklets(tracklets, cfg)
+    assert all(ids[("c1", v)] == ids[("c2", v)] for v in range(1, 4))
+    assert (ids[("c1", 4)] == ids[("c2", 4)]) is found
+    (pair,) = graph.graph["topology"]["pairs"]
+    assert (pair["max_s"] >= 6.3) is found
