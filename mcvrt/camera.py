@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import socket
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -163,6 +163,7 @@ def track_camera(
         reader = VideoReader(camera, stride, cfg.input.max_frames)
         frames = prefetch(iter(reader))
         processed, previous = 0, np.zeros((0, 4), np.float32)
+        recent: deque[int] = deque(maxlen=cfg.tracker.n_init)  # frame indices, last update last
         for frame, source, dets, weak in tqdm(prefetch(detect_frames(frames, cfg, detect, times)),
                                        total=total, desc=camera.id, unit="frame", leave=False,
                                        position=1, disable=not progress):
@@ -174,7 +175,11 @@ def track_camera(
             if rows.any():
                 dets = embed_detections(source, dets, embed, cfg.appearance.min_crop_px, rows)
                 t = times.add("embed", t)
-            collector.add(frame.index, tracker.update(dets, weak))
+            current = tracker.update(dets, weak)
+            recent.append(frame.index)
+            for ago, rows in tracker.first_hits():
+                collector.add(recent[-1 - ago], rows)
+            collector.add(frame.index, current)
             times.add("track", t)
             processed += 1
         max_gap = cfg.output.interpolate_max_gap

@@ -21,10 +21,6 @@ from mcvrt.tracking.kalman import gating_distance, xyah_to_xyxy, xyxy_to_xyah
 from mcvrt.tracking.track import Track
 from mcvrt.types import Detections
 
-# IoU a weak detection needs with a track's predicted box: ByteTrack's second association
-# (Zhang et al. 2022, `match_thresh` 0.5 for its low-score boxes)
-WEAK_MAX_IOU_DISTANCE = 0.5
-
 
 class Tracker:
     """Tracks the vehicles of one camera; build one per camera (each owns its id counter).
@@ -37,6 +33,10 @@ class Tracker:
         self._cfg = cfg
         self._ids = itertools.count(1)
         self._tracks: list[Track] = []
+        self._updates = 0
+        # with `report_first_hits`: each tentative track's rows so far, (update, row)
+        self._held: dict[Track, list[tuple[int, Detections]]] = {}
+        self._first_hits: list[tuple[int, Detections]] = []
 
     def update(self, dets: Detections, weak: np.ndarray | None = None) -> Detections:
         """Match one frame's detections to the tracks and return the rows of confirmed tracks.
@@ -50,7 +50,7 @@ class Tracker:
         Mahalanobis-gated IoU with older ones; they never join a gallery.
 
         `weak` (N,) bool marks rows that may only continue a track (ByteTrack's low-score boxes):
-        after the stages above, they are matched by IoU (at least 1 - WEAK_MAX_IOU_DISTANCE) to
+        after the stages above, they are matched by IoU (at least `weak_min_iou`) to
         the tracks still unmatched, recent or gated as above; the others are dropped, and none
         starts a track or joins a gallery.
         """
@@ -76,7 +76,27 @@ class Tracker:
         for col in matches.unmatched_cols[~weak[matches.unmatched_cols]]:
             owners[col] = self._start_track(boxes[col], features[col])
         self._tracks = [t for t in self._tracks if not t.is_deleted]  # 6. drop deleted
+        if self._cfg.report_first_hits:
+            self._hold(dets, owners)
+        self._updates += 1
         return _confirmed_rows(dets, owners)  # 7.
+
+    def first_hits(self) -> list[tuple[int, Detections]]:
+        """With `report_first_hits`: the earlier rows of the tracks the last update confirmed,
+        as (how many updates before the last one, rows with `track_id`), oldest first."""
+        return self._first_hits
+
+    def _hold(self, dets: Detections, owners: list[Track | None]) -> None:
+        """Keep tentative tracks' rows; hand those of the tracks confirmed now to `first_hits`."""
+        self._first_hits = []
+        for col, track in enumerate(owners):
+            if track is not None and track.is_tentative:
+                self._held.setdefault(track, []).append((self._updates, dets[[col]]))
+            elif track is not None and track in self._held:
+                self._first_hits += [(self._updates - update, replace(row, track_id=np.array(
+                    [track.track_id], np.int64))) for update, row in self._held.pop(track)]
+        self._first_hits.sort(key=lambda item: -item[0])
+        self._held = {t: rows for t, rows in self._held.items() if t.is_tentative}
 
     def _gated(self, boxes: np.ndarray) -> np.ndarray:
         """(T, N) True where a detection lies outside a track's Mahalanobis gate."""
@@ -120,7 +140,7 @@ class Tracker:
         confirmed = np.array([t.is_confirmed for t in self._tracks], bool)
         cost[~confirmed] = INFTY_COST
         cost[gated & ~self._recent()[:, None]] = INFTY_COST
-        return assign(cost, WEAK_MAX_IOU_DISTANCE)
+        return assign(cost, 1.0 - self._cfg.weak_min_iou)
 
     def _iou_cost(self, xyxy: np.ndarray, taken: Matches) -> np.ndarray:
         """(T, N) 1 - IoU of the tracks' predicted boxes and the detections, INFTY_COST on the
