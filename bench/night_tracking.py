@@ -33,22 +33,28 @@ from mcvrt.evaluation import camera_scores
 from mcvrt.types import Detections
 from mcvrt.video import probe_cameras, read_frames
 
+# detector settings the pipeline applies to the detector's boxes (kept down to
+# `lowest_confidence`), which leave the boxes themselves unchanged
+AFTER_DETECTION = ("night_track_confidence", "night_class_confidence",
+                   "night_class_track_confidence")
+
 
 def cached_detections(scene: Path, camera: str, cfg: PipelineConfig, cache: Path
                       ) -> list[Detections]:
     """Per frame, the configured detector's boxes (down to `lowest_confidence`) on the
     pre-processed frame; computed once per scene, camera, pre-processing and detector config."""
-    from mcvrt.detection import Detector
+    from mcvrt.detection import Detector, lowest_confidence
 
-    key = json.dumps([str(scene.resolve()), camera, asdict(cfg.enhance), asdict(cfg.detector)],
-                     default=str)
+    detector = {k: v for k, v in asdict(cfg.detector).items() if k not in AFTER_DETECTION}
+    key = json.dumps([str(scene.resolve()), camera, asdict(cfg.enhance), detector,
+                      lowest_confidence(cfg.detector)], default=str)
     path = cache / f"{scene.name}_{camera}_{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
     if path.is_file():
         data = np.load(path)
         return [Detections(data[f"xyxy{i}"], data[f"conf{i}"], data[f"cls{i}"])
                 for i in range(int(data["frames"]))]
-    detector, prepare = Detector(cfg.detector), FramePreparer(cfg.enhance)
-    frames = [detector(prepare(f.image)[1])
+    model, prepare = Detector(cfg.detector), FramePreparer(cfg.enhance)
+    frames = [model(prepare(f.image)[1])
               for f in read_frames(probe_cameras([scene / f"{camera}.mp4"])[0], 1, None)]
     cache.mkdir(parents=True, exist_ok=True)
     arrays = {"frames": np.array(len(frames))}
@@ -73,8 +79,9 @@ def replay(scene: Path, camera: str, cfg: PipelineConfig, frames: list[Detection
     boxes = {int(f) - 1: np.c_[r[:, 2:4], r[:, 2:4] + r[:, 4:6]]
              for f in np.unique(pred[:, 0]) if len(r := pred[pred[:, 0] == f])}
     truth = ground_truth(scene, camera)
-    threshold = cfg.detector.confidence_for("night")
-    detected = {i: d.xyxy[d.confidence >= threshold] for i, d in enumerate(frames)}
+    detected = {i: d.xyxy[d.confidence >= np.array([cfg.detector.confidence_for("night", c)
+                                                      for c in d.class_id.tolist()], np.float32)]
+                for i, d in enumerate(frames)}
     gt = np.loadtxt(scene / "gt" / camera / "gt.txt", delimiter=",", ndmin=2)[:, :6]
     scores = camera_scores(gt, pred)
     output = class_recall(truth, boxes)

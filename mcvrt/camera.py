@@ -134,8 +134,10 @@ def detect_frames(
         condition, image = prepare(frame.image)  # outputs keep the original frame
         t = times.add("enhance", t)
         dets = detect(image)
-        dets = dets[dets.confidence >= cfg.detector.track_confidence_for(condition)]
-        weak = dets.confidence < cfg.detector.confidence_for(condition)
+        floor = [cfg.detector.track_confidence_for(condition, c) for c in dets.class_id.tolist()]
+        dets = dets[dets.confidence >= np.array(floor, np.float32)]
+        start = [cfg.detector.confidence_for(condition, c) for c in dets.class_id.tolist()]
+        weak = dets.confidence < np.array(start, np.float32)
         times.add("detect", t)
         yield frame, image if dehazed_crops and condition == "fog" else frame.image, dets, weak
         t = time.perf_counter()

@@ -70,6 +70,9 @@ class DetectorConfig:
     # night frames: detections from this confidence up to the night threshold only continue
     # tracks, matched after the others (ByteTrack's low-score boxes); None = off
     night_track_confidence: float | None = 0.1
+    # night frames, per COCO class id: its own night_confidence / night_track_confidence
+    night_class_confidence: dict[int, float] = field(default_factory=dict)
+    night_class_track_confidence: dict[int, float] = field(default_factory=dict)
     # also detect persons and bicycles; a rider merges into its two-wheeler
     merge_riders: bool = True
     rider_support_confidence: float = 0.01  # a two-wheeler box this confident merges with its rider
@@ -79,23 +82,31 @@ class DetectorConfig:
                     "rider_support_confidence"):
             value = getattr(self, key)
             require(value is None or 0.0 <= value < 1.0, f"detector.{key} must be in [0, 1)")
+        for key in ("night_class_confidence", "night_class_track_confidence"):
+            require(all(0.0 <= v < 1.0 for v in getattr(self, key).values()),
+                    f"detector.{key} values must be in [0, 1)")
         require(0.0 < self.nms_iou <= 1.0, "detector.nms_iou must be in (0, 1]")
         require(self.image_size >= 32 and self.image_size % 32 == 0,
                 "detector.image_size must be a multiple of 32")
         require(len(self.classes) > 0, "detector.classes must not be empty")
         require(1.0 <= self.upscale <= 4.0, "detector.upscale must be in [1, 4]")
 
-    def confidence_for(self, condition: str) -> float:
-        """The confidence threshold for a frame of `condition` (day / night / fog)."""
+    def confidence_for(self, condition: str, class_id: int | None = None) -> float:
+        """The confidence threshold for a frame of `condition` (day / night / fog), or for a
+        detection of `class_id` on it."""
+        if condition == "night" and class_id in self.night_class_confidence:
+            return self.night_class_confidence[class_id]
         value = {"night": self.night_confidence, "fog": self.fog_confidence}.get(condition)
         return self.confidence if value is None else value
 
-    def track_confidence_for(self, condition: str) -> float:
-        """The least confidence of a detection that may continue a track on a `condition`
-        frame: `night_track_confidence` at night (when lower), else the frame's threshold."""
-        threshold = self.confidence_for(condition)
-        if condition == "night" and self.night_track_confidence is not None:
-            return min(threshold, self.night_track_confidence)
+    def track_confidence_for(self, condition: str, class_id: int | None = None) -> float:
+        """The least confidence of a detection (of `class_id`) that may continue a track on a
+        `condition` frame: its night track confidence at night (when lower), else the
+        threshold."""
+        threshold = self.confidence_for(condition, class_id)
+        floor = self.night_class_track_confidence.get(class_id, self.night_track_confidence)
+        if condition == "night" and floor is not None:
+            return min(threshold, floor)
         return threshold
 
 

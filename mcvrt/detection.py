@@ -44,7 +44,8 @@ def _check_weights(weights: str) -> None:
 
 def lowest_confidence(cfg: DetectorConfig) -> float:
     """The lowest threshold any frame or merge uses: the detector keeps boxes down to it."""
-    values = [cfg.confidence, cfg.night_confidence, cfg.fog_confidence, cfg.night_track_confidence]
+    values = [cfg.confidence, cfg.night_confidence, cfg.fog_confidence, cfg.night_track_confidence,
+              *cfg.night_class_confidence.values(), *cfg.night_class_track_confidence.values()]
     if cfg.merge_riders:
         values.append(cfg.rider_support_confidence)
     return min(v for v in values if v is not None)

@@ -1,5 +1,6 @@
 """Detector post-processing without a model: tiling, pass merging, rider merging, class filter."""
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -84,6 +85,11 @@ def test_riders_are_merged_and_other_classes_dropped():
                           night_track_confidence=0.05)
     assert lowest_confidence(weak) == 0.05
     assert [weak.track_confidence_for(c) for c in ("day", "night", "fog")] == [0.25, 0.05, 0.15]
+    trucks = replace(weak, night_class_confidence={7: 0.1}, night_class_track_confidence={7: 0.03})
+    assert lowest_confidence(trucks) == 0.03
+    assert [trucks.confidence_for("night", c) for c in (2, 7, None)] == [0.15, 0.1, 0.15]
+    assert [trucks.track_confidence_for("night", c) for c in (2, 7)] == [0.05, 0.03]
+    assert [trucks.confidence_for("day", 7), trucks.track_confidence_for("fog", 7)] == [0.25, 0.15]
 
 
 def test_upscaled_tiles_add_small_vehicles_in_frame_pixels():

@@ -197,6 +197,37 @@ def test_weak_detections_only_continue_confirmed_tracks() -> None:
 
 
 def test_weak_detection_fits_only_with_iou_of_one_half() -> None:
-    shifted = make_dets([box(100 + 5 * 3 + 15, 200)])  # 40 px wide, 15 px off: IoU 0.45
+    shifted = make_dets([box(100 + 5 * 3 + 15, 200)])  # 15 px off the prediction: IoU 0.37
     assert len(confirmed_walker().update(shifted, weak=np.array([True]))) == 0
     assert confirmed_walker().update(shifted).track_id.tolist() == [1]  # strong: IoU stage
+
+
+def test_weak_detection_iou_is_configurable() -> None:
+    shifted = make_dets([box(100 + 5 * 3 + 15, 200)])  # IoU 0.37 with the walker's prediction
+    tracker = Tracker(TrackerConfig(max_age=10, n_init=3, weak_min_iou=0.3))
+    assert run(tracker, [walker(t) for t in range(3)]) == [[], [], [1]]
+    assert tracker.update(shifted, weak=np.array([True])).track_id.tolist() == [1]
+
+
+def test_first_hits_of_a_confirmed_track_are_handed_back_oldest_first() -> None:
+    """With report_first_hits, the hits before confirmation come back once, when the track is
+    confirmed, as (updates before the confirming one, rows); a track that dies tentative never
+    reports its rows."""
+    tracker = Tracker(TrackerConfig(max_age=10, n_init=3, report_first_hits=True))
+    stray = make_dets([box(600, 600)], [onehot(1)])  # one frame, then gone: never confirmed
+    frames = [make_dets([box(100, 200), box(600, 600)], [onehot(0), onehot(1)]), walker(1),
+              walker(2), walker(3)]
+    reported = []
+    for dets in [stray, *frames]:
+        current = tracker.update(dets)
+        reported.append(([(ago, rows.track_id.tolist(), rows.xyxy.tolist())
+                          for ago, rows in tracker.first_hits()], current.track_id.tolist()))
+    assert reported == [([], []), ([], []), ([], []),
+                        ([(2, [1], [box(100, 200)]), (1, [1], [box(105, 200)])], [1]),
+                        ([], [1])]
+
+
+def test_first_hits_are_kept_only_when_asked() -> None:
+    tracker = Tracker(CFG)
+    run(tracker, [walker(t) for t in range(3)])
+    assert tracker.first_hits() == []
