@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shlex
 from dataclasses import asdict
 from pathlib import Path
 
@@ -95,7 +96,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("scenes", nargs="+", type=Path, help="rendered scene folders")
     p.add_argument("--settings", nargs="+", default=[""],
-                   help='space-separated KEY=VALUE overrides per setting ("" = the defaults)')
+                   help='space-separated KEY=VALUE overrides per setting, a value with spaces '
+                        'shell-quoted ("" = the defaults)')
     p.add_argument("--cache", type=Path, default=Path("runs/night_detections"))
     p.add_argument("--out", type=Path, required=True, help="JSON lines, appended")
     args = p.parse_args()
@@ -103,7 +105,7 @@ def main() -> None:
         cams = json.loads((scene / "scenario.json").read_text())["cameras"]
         for camera in [c["name"] for c in cams if c["condition"] == "night"]:
             for setting in args.settings:
-                cfg = pipeline_config(None, setting.split(), str(DETECTOR))
+                cfg = pipeline_config(None, shlex.split(setting), str(DETECTOR))
                 frames = cached_detections(scene, camera, cfg, args.cache)
                 row = {"scene": scene.name, "camera": camera, "setting": setting or "defaults"}
                 row |= replay(scene, camera, cfg, frames)

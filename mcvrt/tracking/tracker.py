@@ -73,8 +73,10 @@ class Tracker:
             owners[col] = self._tracks[row]
         for row in matches.unmatched_rows:
             self._tracks[row].mark_missed()
-        for col in matches.unmatched_cols[~weak[matches.unmatched_cols]]:
-            owners[col] = self._start_track(boxes[col], features[col])
+        for col in matches.unmatched_cols:
+            if not weak[col] or self._cfg.weak_n_init:
+                n_init = self._cfg.weak_n_init if weak[col] else self._cfg.n_init
+                owners[col] = self._start_track(boxes[col], features[col], n_init)
         self._tracks = [t for t in self._tracks if not t.is_deleted]  # 6. drop deleted
         if self._cfg.report_first_hits:
             self._hold(dets, owners)
@@ -137,8 +139,9 @@ class Tracker:
             return Matches.from_pairs(NO_PAIRS, len(self._tracks), len(xyxy))
         cost = self._iou_cost(xyxy, strong)
         cost[:, ~weak] = INFTY_COST
-        confirmed = np.array([t.is_confirmed for t in self._tracks], bool)
-        cost[~confirmed] = INFTY_COST
+        if not self._cfg.weak_n_init:
+            confirmed = np.array([t.is_confirmed for t in self._tracks], bool)
+            cost[~confirmed] = INFTY_COST
         cost[gated & ~self._recent()[:, None]] = INFTY_COST
         return assign(cost, 1.0 - self._cfg.weak_min_iou)
 
@@ -154,8 +157,8 @@ class Tracker:
         """(T,) True for tentative tracks and those updated on the previous frame."""
         return np.array([t.is_tentative or t.time_since_update == 1 for t in self._tracks], bool)
 
-    def _start_track(self, xyah: np.ndarray, feature: np.ndarray | None) -> Track:
-        track = Track(xyah, feature, ids=self._ids, n_init=self._cfg.n_init,
+    def _start_track(self, xyah: np.ndarray, feature: np.ndarray | None, n_init: int) -> Track:
+        track = Track(xyah, feature, ids=self._ids, n_init=n_init,
                       max_age=self._cfg.max_age, gallery_size=self._cfg.gallery_size)
         self._tracks.append(track)
         return track
