@@ -165,7 +165,8 @@ def track_camera(
         reader = VideoReader(camera, stride, cfg.input.max_frames)
         frames = prefetch(iter(reader))
         processed, previous = 0, np.zeros((0, 4), np.float32)
-        recent: deque[int] = deque(maxlen=cfg.tracker.n_init)  # frame indices, last update last
+        # frame indices of the updates a tentative track spans, the last update last
+        recent: deque[int] = deque(maxlen=max(cfg.tracker.n_init, cfg.tracker.weak_n_init))
         for frame, source, dets, weak in tqdm(prefetch(detect_frames(frames, cfg, detect, times)),
                                        total=total, desc=camera.id, unit="frame", leave=False,
                                        position=1, disable=not progress):
@@ -179,8 +180,8 @@ def track_camera(
                 t = times.add("embed", t)
             current = tracker.update(dets, weak)
             recent.append(frame.index)
-            for ago, rows in tracker.first_hits():
-                collector.add(recent[-1 - ago], rows)
+            for ago, earlier in tracker.first_hits():
+                collector.add(recent[-1 - ago], earlier)
             collector.add(frame.index, current)
             times.add("track", t)
             processed += 1

@@ -50,9 +50,10 @@ class Tracker:
         Mahalanobis-gated IoU with older ones; they never join a gallery.
 
         `weak` (N,) bool marks rows that may only continue a track (ByteTrack's low-score boxes):
-        after the stages above, they are matched by IoU (at least `weak_min_iou`) to
-        the tracks still unmatched, recent or gated as above; the others are dropped, and none
-        starts a track or joins a gallery.
+        after the stages above, they are matched by IoU (at least `weak_min_iou`) to the
+        confirmed tracks still unmatched, recent or gated as above; the others are dropped, and
+        none starts a track or joins a gallery. With `weak_n_init` > 0 they may also continue
+        tentative tracks, and one left over starts a track confirmed after `weak_n_init` hits.
         """
         weak = np.zeros(len(dets), bool) if weak is None else np.asarray(weak, bool)
         for track in self._tracks:  # 1. predict
