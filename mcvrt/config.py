@@ -180,7 +180,7 @@ class TrackerConfig:
     gallery_size: int = 50  # appearance features kept per track
     weak_min_iou: float = 0.5  # IoU a weak detection needs with the track it continues
     weak_n_init: int = 0  # > 0: a weak detection may start a track, confirmed after this many hits
-    report_first_hits: bool = False  # a track's n_init - 1 hits before confirmation are output
+    report_first_hits: bool = True  # a track's n_init - 1 hits before confirmation are output too
 
     def __post_init__(self) -> None:
         require(self.max_age >= 1, "tracker.max_age must be >= 1")

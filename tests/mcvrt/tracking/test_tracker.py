@@ -228,7 +228,7 @@ def test_first_hits_of_a_confirmed_track_are_handed_back_oldest_first() -> None:
 
 
 def test_first_hits_are_kept_only_when_asked() -> None:
-    tracker = Tracker(CFG)
+    tracker = Tracker(TrackerConfig(max_age=10, n_init=3, report_first_hits=False))
     run(tracker, [walker(t) for t in range(3)])
     assert tracker.first_hits() == []
 
