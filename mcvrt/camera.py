@@ -166,7 +166,7 @@ def track_camera(
         frames = prefetch(iter(reader))
         processed, previous = 0, np.zeros((0, 4), np.float32)
         # frame indices of the updates a tentative track spans, the last update last
-        recent: deque[int] = deque(maxlen=max(cfg.tracker.n_init, cfg.tracker.weak_n_init))
+        recent: deque[int] = deque(maxlen=cfg.tracker.n_init)
         for frame, source, dets, weak in tqdm(prefetch(detect_frames(frames, cfg, detect, times)),
                                        total=total, desc=camera.id, unit="frame", leave=False,
                                        position=1, disable=not progress):

@@ -179,13 +179,11 @@ class TrackerConfig:
     gating_chi2: float = 9.4877  # Mahalanobis gate: chi-square 0.95 quantile, 4 dof
     gallery_size: int = 50  # appearance features kept per track
     weak_min_iou: float = 0.5  # IoU a weak detection needs with the track it continues
-    weak_n_init: int = 0  # > 0: a weak detection may start a track, confirmed after this many hits
     report_first_hits: bool = True  # a track's n_init - 1 hits before confirmation are output too
 
     def __post_init__(self) -> None:
         require(self.max_age >= 1, "tracker.max_age must be >= 1")
         require(0 < self.weak_min_iou <= 1, "tracker.weak_min_iou must be in (0, 1]")
-        require(self.weak_n_init >= 0, "tracker.weak_n_init must be >= 0")
         require(self.n_init >= 1, "tracker.n_init must be >= 1")
         require(0 < self.max_cosine_distance <= 2, "tracker.max_cosine_distance must be in (0, 2]")
         require(0 < self.max_iou_distance <= 1, "tracker.max_iou_distance must be in (0, 1]")

@@ -52,8 +52,7 @@ class Tracker:
         `weak` (N,) bool marks rows that may only continue a track (ByteTrack's low-score boxes):
         after the stages above, they are matched by IoU (at least `weak_min_iou`) to the
         confirmed tracks still unmatched, recent or gated as above; the others are dropped, and
-        none starts a track or joins a gallery. With `weak_n_init` > 0 they may also continue
-        tentative tracks, and one left over starts a track confirmed after `weak_n_init` hits.
+        none starts a track or joins a gallery.
         """
         weak = np.zeros(len(dets), bool) if weak is None else np.asarray(weak, bool)
         for track in self._tracks:  # 1. predict
@@ -74,10 +73,8 @@ class Tracker:
             owners[col] = self._tracks[row]
         for row in matches.unmatched_rows:
             self._tracks[row].mark_missed()
-        for col in matches.unmatched_cols:
-            if not weak[col] or self._cfg.weak_n_init:
-                n_init = self._cfg.weak_n_init if weak[col] else self._cfg.n_init
-                owners[col] = self._start_track(boxes[col], features[col], n_init)
+        for col in matches.unmatched_cols[~weak[matches.unmatched_cols]]:
+            owners[col] = self._start_track(boxes[col], features[col])
         self._tracks = [t for t in self._tracks if not t.is_deleted]  # 6. drop deleted
         if self._cfg.report_first_hits:
             self._hold(dets, owners)
@@ -140,9 +137,8 @@ class Tracker:
             return Matches.from_pairs(NO_PAIRS, len(self._tracks), len(xyxy))
         cost = self._iou_cost(xyxy, strong)
         cost[:, ~weak] = INFTY_COST
-        if not self._cfg.weak_n_init:
-            confirmed = np.array([t.is_confirmed for t in self._tracks], bool)
-            cost[~confirmed] = INFTY_COST
+        confirmed = np.array([t.is_confirmed for t in self._tracks], bool)
+        cost[~confirmed] = INFTY_COST
         cost[gated & ~self._recent()[:, None]] = INFTY_COST
         return assign(cost, 1.0 - self._cfg.weak_min_iou)
 
@@ -158,8 +154,8 @@ class Tracker:
         """(T,) True for tentative tracks and those updated on the previous frame."""
         return np.array([t.is_tentative or t.time_since_update == 1 for t in self._tracks], bool)
 
-    def _start_track(self, xyah: np.ndarray, feature: np.ndarray | None, n_init: int) -> Track:
-        track = Track(xyah, feature, ids=self._ids, n_init=n_init,
+    def _start_track(self, xyah: np.ndarray, feature: np.ndarray | None) -> Track:
+        track = Track(xyah, feature, ids=self._ids, n_init=self._cfg.n_init,
                       max_age=self._cfg.max_age, gallery_size=self._cfg.gallery_size)
         self._tracks.append(track)
         return track

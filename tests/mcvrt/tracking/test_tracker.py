@@ -232,9 +232,3 @@ def test_first_hits_are_kept_only_when_asked() -> None:
     run(tracker, [walker(t) for t in range(3)])
     assert tracker.first_hits() == []
 
-
-def test_weak_detections_may_start_a_track_with_weak_n_init() -> None:
-    ghost = make_dets([box(300, 400)], [ZERO])
-    tracker = Tracker(TrackerConfig(max_age=10, n_init=3, weak_n_init=4))
-    out = [tracker.update(ghost, weak=np.array([True])).track_id.tolist() for _ in range(5)]
-    assert out == [[], [], [], [1], [1]]
