@@ -1,10 +1,9 @@
 """Candidate edges: pairs of tracklets of two cameras that time allows and that score high enough.
 
 Tracklets are compared only within blocks: rows of a `Table` (sorted by start time) against the
-rows that start before the block's latest estimated view exit plus the largest allowed gap, so
-the cost grows with the local density of tracklets rather than with the square of their number.
-Time gaps are estimated travel times: from leaving one camera's view to entering the next's
-(`Table.time_gaps`).
+rows that start before the block's latest view exit plus the largest allowed gap, so the cost
+grows with the local density of tracklets rather than with the square of their number. Time gaps
+are travel times from leaving one camera's view to entering the next's (`Table.time_gaps`).
 """
 
 from __future__ import annotations
@@ -95,8 +94,8 @@ NO_PAIRS = Pairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.z
 
 def blocks(table: Table, horizon: float) -> Iterator[tuple[int, int, int]]:
     """(lo, hi, stop): rows lo..hi-1 can only pair with rows < stop within `horizon` seconds
-    of estimated travel time (`Table.time_gaps`). The table is sorted by the tracklets' own
-    starts, so a later row may begin up to ``max_entry_lead_s`` after its estimated entry."""
+    of travel time (`Table.time_gaps`). The table is sorted by the tracklets' own starts, so a
+    later row may begin up to ``max_entry_lead_s`` after its estimated view entry."""
     lead = table.max_entry_lead_s
     for lo in range(0, len(table), BLOCK):
         hi = min(lo + BLOCK, len(table))

@@ -45,8 +45,11 @@ class Table:
     view_exit_s: np.ndarray  # (N,) float64 seconds, >= ends
 
     @classmethod
-    def build(cls, tracklets: Sequence[Tracklet], min_frames: int) -> Table:
-        """The table of `tracklets`; raises ValueError on a duplicate key."""
+    def build(cls, tracklets: Sequence[Tracklet], min_frames: int, view_lead_s: float = 0.0
+              ) -> Table:
+        """The table of `tracklets`, each end carried up to `view_lead_s` seconds to the view
+        border (`seconds_to_border`; 0: view entry / exit = start / end); raises ValueError on a
+        duplicate key."""
         ordered = tuple(sorted(tracklets, key=lambda t: (t.start_s, t.key)))
         duplicates = [key for key, n in Counter(t.key for t in ordered).items() if n > 1]
         if duplicates:
@@ -91,8 +94,8 @@ class Table:
             exit_velocity=exit_velocity,
             exit_height=np.array([t.xyxy[-1, 3] - t.xyxy[-1, 1] for t in ordered], np.float64),
             view_wh=view_wh,
-            view_entry_s=starts - seconds_to_border(entry_xy, -entry_velocity, view),
-            view_exit_s=ends + seconds_to_border(exit_xy, exit_velocity, view),
+            view_entry_s=starts - seconds_to_border(entry_xy, -entry_velocity, view, view_lead_s),
+            view_exit_s=ends + seconds_to_border(exit_xy, exit_velocity, view, view_lead_s),
         )
 
     def __len__(self) -> int:
@@ -107,8 +110,9 @@ class Table:
         return {t.key: row for row, t in enumerate(self.tracklets)}
 
     def time_gaps(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        """Estimated travel time of each pair: seconds from the earlier vehicle leaving its
-        camera's view to the later one entering its own (< 0: they overlap)."""
+        """Travel time of each pair: seconds from the earlier vehicle leaving its camera's view
+        to the later one entering its own (``view_exit_s`` / ``view_entry_s``: the tracklets'
+        own end / start unless built with a view lead; < 0: they overlap)."""
         return (np.maximum(self.view_entry_s[i], self.view_entry_s[j])
                 - np.minimum(self.view_exit_s[i], self.view_exit_s[j]))
 
@@ -149,22 +153,20 @@ def end_motion(tracklet: Tracklet, last: bool) -> EndMotion:
     return EndMotion(point, move / span, float(np.degrees(np.arctan2(move[1], move[0]))))
 
 
-# A tracklet starts after its vehicle came into view and ends before it left (the detector
-# needs it large and clear enough, the tracker needs a few hits): its gap to another camera's
-# tracklet overstates the travel time (median +0.7 s by day, +0.9 s at night on the heavy
-# scenes). Carrying each end to the view border along its end velocity removes that (median
-# +0.01 / +0.05 s); an end is carried at most this far (a slow or badly estimated end motion
-# would carry it much further).
-MAX_VIEW_LEAD_S = 2.0
-
-
-def seconds_to_border(xy: np.ndarray, velocity: np.ndarray, view_wh: np.ndarray) -> np.ndarray:
+def seconds_to_border(xy: np.ndarray, velocity: np.ndarray, view_wh: np.ndarray,
+                      cap_s: float) -> np.ndarray:
     """Seconds until points (N, 2) moving at `velocity` (N, 2, pixels / s) leave the view
-    [0, w] x [0, h] of `view_wh` (N, 2), at most `MAX_VIEW_LEAD_S`; 0 where the velocity is
-    unknown (NaN) or the point lies outside already."""
+    [0, w] x [0, h] of `view_wh` (N, 2), at most `cap_s`; 0 where the velocity is unknown (NaN)
+    or the point lies outside already.
+
+    A tracklet starts after its vehicle came into view and ends before it left (the detector
+    needs it large and clear enough, the tracker a few hits), so its gap to another camera's
+    tracklet overstates the travel time (median +0.7 s by day, +0.9 s at night on the heavy
+    evaluation scenes); its ends carried this way to the border remove that (docs/association.md).
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         per_axis = np.where(velocity > 0, view_wh - xy, -xy) / velocity
     per_axis[~(np.abs(velocity) > 0)] = np.inf  # no motion along that axis (or unknown)
-    seconds = np.clip(per_axis.min(axis=1, initial=np.inf), 0.0, MAX_VIEW_LEAD_S)
+    seconds = np.clip(per_axis.min(axis=1, initial=np.inf), 0.0, cap_s)
     return np.where(np.isnan(velocity).any(axis=1), 0.0, seconds)
 

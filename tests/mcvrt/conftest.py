@@ -21,16 +21,13 @@ def _tracklet(
     class_id: int = 2,
     xyxy: Sequence[Sequence[float]] | None = None,
     confidence: Sequence[float] | None = None,
-    speed: float = 1.0,
 ) -> Tracklet:
-    """A valid Tracklet; `embedding` is normalised unless all zero; default boxes are 40x30 at
-    x = `speed` * frame (0: standing still, so its ends are not carried to the view border)."""
+    """A valid Tracklet; `embedding` is normalised unless all zero; default boxes are 40x30."""
     frame_array = np.asarray(frames, dtype=np.int64)
     vector = np.asarray(embedding, dtype=np.float64)
     if np.any(vector):
         vector = vector / np.linalg.norm(vector)
-    boxes = ([[speed * f, 10.0, speed * f + 40.0, 40.0] for f in frame_array] if xyxy is None
-             else xyxy)
+    boxes = [[f, 10.0, f + 40.0, 40.0] for f in frame_array] if xyxy is None else xyxy
     return Tracklet(
         camera_id=camera,
         track_id=track_id,

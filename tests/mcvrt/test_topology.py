@@ -29,17 +29,15 @@ def moving(make: Factory, camera: str, track_id: int, start_s: float, x0: float,
 
 def two_cameras(make: Factory, gaps: list[float], wrong_gap: float) -> tuple[Table, np.ndarray,
                                                                             np.ndarray]:
-    """Vehicles leave c1's view moving right (their last boxes reach its right border, x = 640)
-    and enter c2's moving right at x = 0, `gaps` seconds later; one wrong pair (last) enters c2
-    moving left at x = 500, `wrong_gap` later. At 40 px/s each tracklet begins or ends 0.5 s
-    (its box centre 20 px) from the border: their own gaps are 1 s longer than the travel."""
+    """Vehicles leave c1 moving right at x ~ 600 and enter c2 moving right at x ~ 0, `gaps`
+    seconds later; one wrong pair (last) enters c2 moving left at x ~ 500, `wrong_gap` later."""
     looks = np.eye(len(gaps) + 1)
     tracklets = []
     for v, gap in enumerate([*gaps, wrong_gap]):
         start = 20.0 * v
         wrong = v == len(gaps)
-        tracklets += [moving(make, "c1", v + 1, start, 484.0, 4.0, looks[v]),
-                      moving(make, "c2", v + 1, start + 2.9 + gap + 1.0, 500.0 if wrong else 0.0,
+        tracklets += [moving(make, "c1", v + 1, start, 480.0 + v, 4.0, looks[v]),
+                      moving(make, "c2", v + 1, start + 2.9 + gap, 500.0 if wrong else v,
                              -4.0 if wrong else 4.0, looks[v])]
     table = Table.build(tracklets, 5)
     index = table.index()
@@ -63,7 +61,7 @@ def test_learned_link_spans_the_transitions_and_ignores_a_wrong_pair(
     assert link.max_s == pytest.approx(7.0 + 1.0 + pad, abs=0.15)
     assert link.exit.heading_deg == pytest.approx(0) == link.entry.heading_deg
     x1, _, x2, _ = link.exit.box
-    assert x1 < 620.0 < x2  # where c1 tracklets end (box centre)
+    assert x1 < 480.0 + 20 + 4 * 29 < x2  # where c1 tracklets end (box centre)
     assert link.entry.box[0] < 20.0 < link.entry.box[2] < 500.0
 
 
