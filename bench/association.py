@@ -53,6 +53,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "window confidence 0.75": {"link_confidence": 0.75},
     "first-round windows at confidence 0.5": {"link_seed_confidence": 0.5},
     "window margin 1 s": {"link_margin_s": 1.0},
+    "tracklet ends carried to the view border (view_lead_s 2)": {"view_lead_s": 2.0},
     "fragments, similarity 0.7": {"fragment_min_similarity": 0.7},
 }
 

@@ -198,6 +198,9 @@ class MatchingConfig:
     # largest plausible gap between leaving one camera and entering another
     max_transition_s: float = 120.0
     min_tracklet_frames: int = 5  # shorter tracklets keep their own global id and are not matched
+    # travel times from each tracklet end carried to the view border along its end velocity, at
+    # most this many seconds an end (0: from the tracklets' first / last boxes)
+    view_lead_s: float = 0.0
     topology: Path | None = None  # optional YAML of per-camera-pair transition windows
     scorer: str | None = None  # edge scorer registered in mcvrt.association.scoring; None: see
     # `scorer_for`
@@ -224,6 +227,7 @@ class MatchingConfig:
                 "matching.min_similarity must be in [-1, 1] (or null)")
         require(self.max_transition_s >= 0, "matching.max_transition_s must be >= 0")
         require(self.min_tracklet_frames >= 1, "matching.min_tracklet_frames must be >= 1")
+        require(self.view_lead_s >= 0, "matching.view_lead_s must be >= 0")
         require(self.rerank_k1 >= 1, "matching.rerank_k1 must be >= 1")
         require(1 <= self.rerank_k2 <= self.rerank_k1 + 1,
                 "matching.rerank_k2 must be in [1, rerank_k1 + 1]")

@@ -66,7 +66,7 @@ def match_tracklets(
     if cfg.min_similarity is None or cfg.scorer is None:
         raise ValueError("matching.min_similarity or matching.scorer is unset: pass "
                          "MatchingConfig.resolved(...)")
-    table = Table.build(tracklets, cfg.min_tracklet_frames)
+    table = Table.build(tracklets, cfg.min_tracklet_frames, cfg.view_lead_s)
     base = make_scorer(cfg.scorer, table, compare)
     fragments = NO_PAIRS if not cfg.fragments else fragment_pairs(table, FragmentRules(
         cfg.fragment_max_gap_s, cfg.fragment_min_similarity, cfg.fragment_max_shift))

@@ -1,8 +1,9 @@
 """Candidate edges: pairs of tracklets of two cameras that time allows and that score high enough.
 
 Tracklets are compared only within blocks: rows of a `Table` (sorted by start time) against the
-rows that start before the block's latest end plus the largest allowed gap, so the cost grows
-with the local density of tracklets rather than with the square of their number.
+rows that start before the block's latest view exit plus the largest allowed gap, so the cost
+grows with the local density of tracklets rather than with the square of their number. Time gaps
+are travel times from leaving one camera's view to entering the next's (`Table.time_gaps`).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ BLOCK = 512  # rows scored at once
 
 @dataclass(frozen=True)
 class Gate:
-    """Which pairs of tracklets a vehicle could link: the time gap allowed per ordered camera
-    pair (camera seen first, camera seen next), and the links' exit / entry zones.
+    """Which pairs of tracklets a vehicle could link: the travel time allowed per ordered camera
+    pair (camera seen first, camera seen next; `Table.time_gaps`, from leaving the first view
+    to entering the next), and the links' exit / entry zones.
 
     Without a topology every pair of different cameras allows gaps up to ``max_transition_s``
     (overlaps included: overlapping fields of view). With one, each link allows its window and
@@ -91,11 +93,14 @@ NO_PAIRS = Pairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.z
 
 
 def blocks(table: Table, horizon: float) -> Iterator[tuple[int, int, int]]:
-    """(lo, hi, stop): rows lo..hi-1 can only pair with rows < stop within `horizon` seconds."""
+    """(lo, hi, stop): rows lo..hi-1 can only pair with rows < stop within `horizon` seconds
+    of travel time (`Table.time_gaps`). The table is sorted by the tracklets' own starts, so a
+    later row may begin up to ``max_entry_lead_s`` after its estimated view entry."""
+    lead = table.max_entry_lead_s
     for lo in range(0, len(table), BLOCK):
         hi = min(lo + BLOCK, len(table))
-        yield lo, hi, int(np.searchsorted(table.starts, table.ends[lo:hi].max() + horizon,
-                                          side="right"))
+        reach = table.view_exit_s[lo:hi].max() + horizon + lead
+        yield lo, hi, int(np.searchsorted(table.starts, reach, side="right"))
 
 
 def candidate_pairs(table: Table, scorer: EdgeScorer, threshold: float, gate: Gate) -> Pairs:

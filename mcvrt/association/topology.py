@@ -18,6 +18,10 @@ YAML format::
         exit: {box: [x1, y1, x2, y2], heading_deg: -80, tolerance_deg: 40}   # in camA
         entry: {box: [x1, y1, x2, y2], heading_deg: 100, tolerance_deg: 40}  # in camB
 
+Travel times are the gaps between the tracklets' last and first boxes, or, with
+``matching.view_lead_s`` > 0, between their estimated view exit and entry (each end carried to
+the view border along its end velocity, `table.seconds_to_border`): a tracklet starts after its
+vehicle came into view and ends before it left.
 A zone box is in pixels of its camera; a tracklet ends (exit) or begins (entry) in it when the
 centre of its last (first) box lies inside, and, when the zone has a heading, when the
 direction it moves there is within ``tolerance_deg`` of it (image axes: 0 = right, 90 = down).

@@ -19,7 +19,7 @@ from mcvrt.association.scoring import (
     camera_centred,
     register_scorer,
 )
-from mcvrt.association.table import Table
+from mcvrt.association.table import Table, seconds_to_border
 from mcvrt.association.topology import Link, Zone, topology_mapping
 from mcvrt.config import MatchingConfig
 from mcvrt.errors import InputError
@@ -31,6 +31,7 @@ Factory = Callable[..., Tracklet]
 # min_tracklet_frames 5
 CFG = MatchingConfig(min_similarity=0.6, link_rounds=0, rerank=False, fragments=False,
                      scorer="cosine")
+LEAD = 2.0  # matching.view_lead_s where tracklet ends are carried to the view border
 
 
 def planted(make: Factory, vehicles: int = 6, seed: int = 0) -> list[Tracklet]:
@@ -129,8 +130,8 @@ def test_pairs_beyond_max_transition_are_never_linked(tracklet_factory: Factory)
     cfg = replace(CFG, min_similarity=0.85, max_transition_s=10.0)
     tracklets = [
         tracklet_factory("c1", 1, range(0, 20)),  # ends 1.9 s
-        tracklet_factory("c2", 1, range(130, 150)),  # starts 13.0 s: gap 11.1 s (10.1 s to c3)
-        tracklet_factory("c3", 1, range(10, 30)),  # overlaps c1/1: fields of view overlap
+        tracklet_factory("c2", 1, range(130, 150)),  # starts 13.0 s: gap 11.1 s
+        tracklet_factory("c3", 1, range(10, 30)),  # overlaps c1/1 (10.1 s to c2/1)
     ]
     global_ids, graph = match_tracklets(tracklets, cfg)
     assert sorted(graph.edges) == [(("c1", 1), ("c3", 1))]
@@ -191,9 +192,52 @@ def test_gate(tracklet_factory: Factory, frames_b, camera_b, topology, default,
     assert gate.allows(table, np.array([0]), np.array([1])).tolist() == [expected]
 
 
+@pytest.mark.parametrize(
+    "xy, velocity, seconds",
+    [
+        ((90, 25), (10, 0), 1.0),  # right border x = 100
+        ((30, 25), (-40, 0), 0.75),  # left border x = 0
+        ((50, 40), (10, 20), 0.5),  # the bottom (y = 50) first
+        ((50, 5), (0, -10), 0.5),  # no motion along x
+        ((20, 25), (10, 0), LEAD),  # 8 s: at most the cap
+        ((120, 25), (10, 0), 0.0),  # outside already
+        ((50, 25), (np.nan, np.nan), 0.0),  # motion unknown
+    ],
+)
+def test_seconds_to_border(xy, velocity, seconds) -> None:
+    found = seconds_to_border(np.array([xy], float), np.array([velocity], float),
+                              np.array([[100.0, 50.0]]), LEAD)
+    assert found.tolist() == pytest.approx([seconds])
+
+
+def test_view_times_carry_each_end_to_the_border(tracklet_factory: Factory) -> None:
+    """At 40 px/s a box centre 20 px from the border is 0.5 s from it; a standing tracklet is
+    carried nowhere, a slow one (5 px/s, 4 s from the border) at most 2 s."""
+    def boxes(speed: float) -> list[list[float]]:  # px a frame from x = 0; the view ends at x2
+        return [[speed * k, 10.0, speed * k + 40.0, 40.0] for k in range(30)]
+
+    table = Table.build([tracklet_factory("c1", 1, range(10, 40), xyxy=boxes(4.0)),  # 1 .. 3.9 s
+                         tracklet_factory("c2", 1, range(10, 40), xyxy=boxes(0.0)),
+                         tracklet_factory("c3", 1, range(10, 40), xyxy=boxes(0.5))], 1, LEAD)
+    assert table.view_entry_s.tolist() == pytest.approx([0.5, 1.0, 1.0 - LEAD])
+    assert table.view_exit_s.tolist() == pytest.approx([4.4, 3.9, 3.9 + LEAD])
+
+
+@pytest.mark.parametrize(("speed", "allowed"), [(4.0, True), (0.0, False)])
+def test_the_gate_compares_estimated_travel_times(tracklet_factory: Factory, speed: float,
+                                                  allowed: bool) -> None:
+    """Moving right 40 px/s, c1/1 ends and c2/1 begins 0.5 s from the border: their gap of
+    1.8 s is a travel time of 0.8 s, inside the window 0..1 s; standing still it stays 1.8 s."""
+    boxes = [[speed * k, 10.0, speed * k + 40.0, 40.0] for k in range(30)]
+    table = Table.build([tracklet_factory("c1", 1, range(0, 30), xyxy=boxes),  # ends 2.9 s
+                         tracklet_factory("c2", 1, range(47, 77), xyxy=boxes)], 1, LEAD)  # 4.7 s
+    gate = Gate.build(table.camera_ids, 120.0, {("c1", "c2"): Link(0.0, 1.0)})
+    assert gate.allows(table, np.array([0]), np.array([1])).tolist() == [allowed]
+
+
 def test_time_gap_is_negative_overlap(tracklet_factory: Factory) -> None:
     table = Table.build([tracklet_factory("c1", 1, range(0, 50)),  # 0 .. 4.9 s
-                         tracklet_factory("c2", 1, range(10, 20))], 1)  # 1 .. 1.9 s, inside
+                         tracklet_factory("c2", 1, range(10, 20))], 1)  # 1 .. 1.9 s
     assert table.time_gaps(np.array([0, 1]), np.array([1, 0])) == pytest.approx([-0.9, -0.9])
 
 
@@ -217,17 +261,29 @@ def test_blocking_finds_exactly_the_brute_force_edges(tracklet_factory: Factory)
                          base[i % 40] + rng.normal(scale=0.3, size=8))
         for i, start in enumerate(sorted(rng.integers(0, 6000, size=1200)))
     ]
-    cfg = replace(CFG, max_transition_s=30.0)
+    cfg = replace(CFG, max_transition_s=30.0, view_lead_s=LEAD)
     _, graph = match_tracklets(tracklets, cfg)
+    # boxes move right 10 px/s: most ends are carried 2 s to the view border, so a later row
+    # may start up to 2 s after its estimated entry (what the blocks must reach past)
+    table = Table.build(tracklets, cfg.min_tracklet_frames, cfg.view_lead_s)
+    entry = dict(zip(table.keys, table.view_entry_s, strict=True))
+    exit_ = dict(zip(table.keys, table.view_exit_s, strict=True))
     embeddings = np.stack([t.embedding for t in tracklets])
     close = np.triu(embeddings @ embeddings.T >= cfg.min_similarity, k=1)
     similar = [(tracklets[i], tracklets[j]) for i, j in zip(*np.nonzero(close), strict=True)]
     expected = {
         tuple(sorted((a.key, b.key))) for a, b in similar
         if a.camera_id != b.camera_id
+        and max(entry[a.key], entry[b.key]) - min(exit_[a.key], exit_[b.key])
+        <= cfg.max_transition_s
+    }
+    observed = {
+        tuple(sorted((a.key, b.key))) for a, b in similar
+        if a.camera_id != b.camera_id
         and max(a.start_s, b.start_s) - min(a.end_s, b.end_s) <= cfg.max_transition_s
     }
-    assert len(expected) > 1000
+    assert table.max_entry_lead_s == pytest.approx(LEAD)
+    assert len(expected) > len(observed) > 1000
     assert {tuple(sorted(e)) for e in graph.edges} == expected
 
 
