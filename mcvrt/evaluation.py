@@ -273,9 +273,12 @@ def _read_rows(path: Path, columns: tuple[int, ...], fmt: str) -> np.ndarray:
             want = " or ".join(map(str, columns))
             raise InputError(f"{path}:{n}: expected {want} columns ({fmt}), got {len(fields)}")
         try:
-            rows.append([float(f) for f in fields[: min(columns)]])
+            values = [float(f) for f in fields[: min(columns)]]
         except ValueError:
             raise InputError(f"{path}:{n}: non-numeric value in {line.strip()!r}") from None
+        if not np.all(np.isfinite(values)):
+            raise InputError(f"{path}:{n}: infinite or NaN value in {line.strip()!r}")
+        rows.append(values)
     return np.array(rows, np.float64).reshape(-1, min(columns))
 
 
