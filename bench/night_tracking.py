@@ -43,7 +43,8 @@ AFTER_DETECTION = ("night_track_confidence", "night_class_confidence",
 def cached_detections(scene: Path, camera: str, cfg: PipelineConfig, cache: Path
                       ) -> list[Detections]:
     """Per frame, the configured detector's boxes (down to `lowest_confidence`) on the
-    pre-processed frame; computed once per scene, camera, pre-processing and detector config."""
+    pre-processed frame; computed once per scene, camera, pre-processing and the detector
+    settings that change its boxes (not the thresholds applied after it)."""
     from mcvrt.detection import Detector, lowest_confidence
 
     detector = {k: v for k, v in asdict(cfg.detector).items() if k not in AFTER_DETECTION}
