@@ -353,7 +353,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except (McvrtError, ReidError) as exc:
-        print(f"mcvrt: error: {exc}", file=sys.stderr)
+        # one line, whatever the message quotes (a YAML key may hold any line break)
+        message = "\\n".join(str(exc).splitlines())
+        print(f"mcvrt: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         resume = " (`mcvrt run --resume` continues from the finished cameras)"

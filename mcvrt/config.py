@@ -200,7 +200,7 @@ class MatchingConfig:
     min_tracklet_frames: int = 5  # shorter tracklets keep their own global id and are not matched
     # travel times from each tracklet end carried to the view border along its end velocity, at
     # most this many seconds an end (0: from the tracklets' first / last boxes)
-    view_lead_s: float = 0.0
+    view_lead_s: float = 2.0
     topology: Path | None = None  # optional YAML of per-camera-pair transition windows
     scorer: str | None = None  # edge scorer registered in mcvrt.association.scoring; None: see
     # `scorer_for`

@@ -237,19 +237,20 @@ def _isolated(points: np.ndarray, floor: float) -> np.ndarray:
 
 
 def _bulk(gaps: np.ndarray) -> np.ndarray:
-    """Mask of the travel times in the bulk: sorted, they are split at every step longer than
-    `GAP_JUMP_S` and than the longest step n - 1 spacings of a uniform sample reach with 95 %
+    """Mask of the travel times in the bulk: those with another travel time within
+    `GAP_JUMP_S` or within the longest step n - 1 spacings of a uniform sample reach with 95 %
     probability (exponential spacings of mean ``median step / ln 2``: ``mean * (ln(n - 1) +
-    ln 20)``), and the largest run is kept (ties: the earliest). Wrong pairs lie apart from the
-    bulk, alone or a few together."""
+    ln 20)``), whichever is longer. A wrong pair's travel time falls anywhere, so it lies apart
+    alone; a group of right ones apart from the rest (the confident pairs leave holes in the
+    true spread) stays. Two wrong pairs close together would stay too: rare, accepted."""
     if len(gaps) < 3:
         return np.ones(len(gaps), bool)
     order = np.argsort(gaps, kind="stable")
     steps = np.diff(gaps[order])
     longest = float(np.median(steps)) / np.log(2.0) * (np.log(len(steps)) + np.log(20.0))
-    run = np.r_[0, np.cumsum(steps > max(GAP_JUMP_S, longest))]
+    apart = steps > max(GAP_JUMP_S, longest)
     keep = np.zeros(len(gaps), bool)
-    keep[order] = run == np.argmax(np.bincount(run))
+    keep[order] = ~(np.r_[True, apart] & np.r_[apart, True])  # apart from both neighbours
     return keep
 
 

@@ -29,8 +29,9 @@ from reid.errors import ConfigError
 Factory = Callable[..., Tracklet]
 # the plain matcher: cosine scores, no learned camera links, no fragments; max_transition_s 120,
 # min_tracklet_frames 5
+# travel times between the tracklets' own ends (view_lead_s 0): the gaps the tests write down
 CFG = MatchingConfig(min_similarity=0.6, link_rounds=0, rerank=False, fragments=False,
-                     scorer="cosine")
+                     scorer="cosine", view_lead_s=0.0)
 LEAD = 2.0  # matching.view_lead_s where tracklet ends are carried to the view border
 
 

@@ -100,13 +100,15 @@ def test_rematch_honours_links_and_settings(finished_run: Path, tmp_path: Path) 
                                       [["cam1", 2], ["cam2", 2], ["cam3", 2]]]
     out = tmp_path / "linked"
     argv = ["rematch", str(finished_run), "--out", str(out), "--cannot-link", "cam1:1=cam2:1",
-            "--must-link", "cam3:2=cam3:1", "--set", "matching.max_transition_s=15"]
+            "--must-link", "cam3:2=cam3:1", "--set", "matching.max_transition_s=15",
+            "matching.view_lead_s=0"]
     assert main(argv) == 0
     # cam1/1 may not join cam2/1; the red and blue vehicles of cam3, forced together, average
     # too low to join anyone (and cam1 is 16 s before cam3, beyond 15 s)
     assert clusters(out) == [[["cam1", 1]], [["cam1", 2], ["cam2", 2]], [["cam2", 1]],
                              [["cam3", 1], ["cam3", 2]]]
     assert load_run(out).config.matching.max_transition_s == 15.0
+    assert load_run(out).config.matching.view_lead_s == 0.0
 
 
 @pytest.mark.parametrize(

@@ -96,14 +96,21 @@ def test_learned_links_resolve_what_appearance_cannot(tracklet_factory: Factory)
     assert topology_mapping({}) == {"pairs": []}
 
 
-def test_a_few_wrong_travel_times_apart_from_the_bulk_are_dropped(
-        tracklet_factory: Factory) -> None:
-    """Two wrong pairs 26 s and 26.4 s apart from ten at 4-8 s: each other's neighbour, but
-    not the bulk."""
+def test_a_wrong_travel_time_apart_from_the_bulk_is_dropped(tracklet_factory: Factory) -> None:
+    """Two wrong pairs at 26 s and 40 s, each alone, against ten at 4-8 s."""
     gaps = [4.0 + 0.4 * v for v in range(10)]
-    table, first, second = two_cameras(tracklet_factory, [*gaps, 26.0, 26.4], wrong_gap=30.0)
+    table, first, second = two_cameras(tracklet_factory, [*gaps, 26.0, 40.0], wrong_gap=30.0)
     link = learn_topology(table, first, second, RULES)[("c1", "c2")]
     assert link.evidence == 10 and link.max_s < 12.0
+
+
+def test_a_group_of_travel_times_apart_from_the_bulk_stays(tracklet_factory: Factory) -> None:
+    """Ten at 16-23 s and four at 29-31 s (the confident pairs missed the times between): the
+    window spans both groups."""
+    gaps = [16.0 + 0.7 * v for v in range(10)] + [29.0, 29.5, 30.1, 30.7]
+    table, first, second = two_cameras(tracklet_factory, gaps, wrong_gap=30.0)
+    link = learn_topology(table, first, second, RULES)[("c1", "c2")]
+    assert link.evidence == 14 and link.min_s < 16.0 and link.max_s > 30.7
 
 
 def test_a_second_lane_is_not_an_outlier(tracklet_factory: Factory) -> None:
