@@ -27,7 +27,8 @@ import yaml
 from tqdm import tqdm
 
 from bench.common import DETECTOR, ROOT, entry, parse, report
-from mcvrt.config import PipelineConfig, load_config
+from mcvrt.api import configure, parse_overrides
+from mcvrt.config import PipelineConfig
 from mcvrt.errors import InputError
 from mcvrt.evaluation import evaluate_run
 from mcvrt.export import write_json
@@ -173,21 +174,9 @@ def pipeline_config(path: Path | None, sets: Sequence[str], detector: str,
                     reid: str | None = None) -> PipelineConfig:
     """`path` (or the defaults) with `detector`, `reid` (if given) and dotted KEY=VALUE overrides
     (values in YAML syntax, e.g. matching.min_similarity=0.8), checked like a config file."""
-    raw = plain(load_config(path))
-    raw["detector"]["weights"] = detector
-    if reid:
-        raw["appearance"]["embedder"]["weights"] = reid
-    for item in sets:
-        key, sep, value = item.partition("=")
-        *sections, leaf = key.split(".")
-        node = raw
-        for section in sections:
-            node = node.get(section) if isinstance(node, dict) else None
-        if not sep or not isinstance(node, dict):
-            raise ConfigError(f"--set expects SECTION.KEY=VALUE of the pipeline config, got "
-                              f"{item!r}")
-        node[leaf] = yaml.safe_load(value)
-    return from_mapping(PipelineConfig, raw)
+    chosen = {"detector.weights": detector} | ({"appearance.embedder.weights": reid} if reid
+                                               else {})
+    return configure(path, chosen | parse_overrides(sets))
 
 
 def run_scene(scene_dir: Path, cfg: PipelineConfig, out: Path) -> None:

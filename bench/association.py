@@ -27,10 +27,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bench.accuracy import CACHE, load_scenes
 from bench.common import ROOT, entry, parse, report
+from mcvrt.api import parse_overrides
 from mcvrt.association import NO_LINKS
 from mcvrt.association.topology import load_topology
 from mcvrt.errors import InputError
@@ -108,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--fit-min", type=int, default=20,
                    help="camera pairs with fewer true transitions are left out of the fit")
     args, argv = parse(p, argv)
-    common = {k: yaml.safe_load(v) for k, _, v in (s.partition("=") for s in args.set)}
+    common = parse_overrides(args.set)
     scenes = [s for s in load_scenes() if (args.runs / s / "tracklets.json").is_file()]
     if not scenes:
         raise InputError(f"no stored runs of the evaluation set in {args.runs}")

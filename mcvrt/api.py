@@ -1,4 +1,4 @@
-"""The Python entry points: `mcvrt.run` and `mcvrt.configure`.
+"""The Python entry points: `mcvrt.run`, `mcvrt.configure` and `parse_overrides`.
 
 Config overrides are one flat dict of dotted keys, the names `configs/default.yaml` uses (as
 for `--set` on the command line): ``{"matching.min_similarity": 0.8, "input.max_frames": 50}``.
@@ -62,6 +62,32 @@ def configure(
                               f"e.g. '{key}.KEY'")
         node[name] = config_to_mapping(value)
     return config_from_mapping(data)
+
+
+def parse_overrides(items: Sequence[str], flag: str = "--set") -> dict[str, Any]:
+    """``KEY=VALUE`` items (as `flag` takes them) as {dotted key: value} for `configure`, each
+    value read as YAML (``0.8`` a number, ``[2, 7]`` a list, ``off`` false); McvrtError when an
+    item has no ``=`` or its value is not YAML.
+
+    >>> parse_overrides(["matching.min_similarity=0.8", "detector.classes=[2, 7]"])
+    {'matching.min_similarity': 0.8, 'detector.classes': [2, 7]}
+    """
+    import yaml
+
+    from mcvrt.config import safe_yaml
+    from mcvrt.errors import McvrtError
+
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise McvrtError(f"{flag} expects KEY=VALUE, got {item!r}")
+        try:
+            overrides[key] = safe_yaml(value)
+        except yaml.YAMLError as exc:
+            raise McvrtError(f"{flag} {item!r}: the value is not YAML "
+                             f"({str(exc).splitlines()[0]})") from None
+    return overrides
 
 
 def run(

@@ -12,8 +12,8 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
+from mcvrt.api import parse_overrides
 from mcvrt.errors import McvrtError, ReidError
 
 DETECTOR_ENV = "MCVRT_DETECTOR"
@@ -30,20 +30,8 @@ def _command(
 
 
 def _add_set(p: argparse.ArgumentParser, metavar: str, help: str) -> None:
-    """A repeatable ``--set KEY=VALUE`` option (read with `_parse_set`)."""
+    """A repeatable ``--set KEY=VALUE`` option (read with `mcvrt.api.parse_overrides`)."""
     p.add_argument("--set", nargs="+", action="extend", default=[], metavar=metavar, help=help)
-
-
-def _parse_set(items: Sequence[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` items as {dotted key: value}, each value read as YAML (``0.8`` a number,
-    ``[2, 7]`` a list, ``off`` false); McvrtError when an item has no ``=`` or is not YAML."""
-    overrides = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise McvrtError(f"--set expects KEY=VALUE, got {item!r}")
-        overrides[key] = _yaml_value("--set", item, value)
-    return overrides
 
 
 def _run_parser(sub: argparse._SubParsersAction) -> None:
@@ -114,7 +102,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from mcvrt.video import expand_videos, probe_cameras
 
     env = os.environ.get(DETECTOR_ENV)
-    overrides = ({"detector.weights": env} if env else {}) | _parse_set(args.set)
+    overrides = ({"detector.weights": env} if env else {}) | parse_overrides(args.set)
     cfg = _overrides(configure(args.config, overrides), args)  # flags > --set > environment
     if args.ray_address and cfg.input.runner != "ray":
         raise McvrtError(f"--ray-address needs --runner ray, not {cfg.input.runner}")
@@ -171,25 +159,12 @@ def _tracklet_pair(flag: str, text: str) -> tuple[tuple[str, int], tuple[str, in
     return keys[0], keys[1]
 
 
-def _yaml_value(flag: str, item: str, value: str) -> object:
-    """The YAML value of a ``KEY=VALUE`` item; McvrtError when it is not YAML."""
-    import yaml
-
-    from mcvrt.config import safe_yaml
-
-    try:
-        return safe_yaml(value)
-    except yaml.YAMLError as exc:
-        raise McvrtError(f"{flag} {item!r}: the value is not YAML "
-                         f"({str(exc).splitlines()[0]})") from None
-
-
 def _cmd_rematch(args: argparse.Namespace) -> int:
     from mcvrt.association import Links
     from mcvrt.pipeline import rematch
 
     matching: dict = {"topology": str(args.topology)} if args.topology else {}
-    for key, value in _parse_set(args.set).items():
+    for key, value in parse_overrides(args.set).items():
         section, _, name = key.partition(".")
         if section != "matching" or not name:
             raise McvrtError(f"--set expects matching.KEY=VALUE (only matching settings change "
@@ -261,7 +236,7 @@ def _cmd_train_reid(args: argparse.Namespace) -> int:
     config = args.config or CONFIGS / "reid" / f"{args.method}.yaml"
     if not config.is_file():
         raise McvrtError(f"training recipe not found: {config}")
-    overrides = _parse_set(args.set)
+    overrides = parse_overrides(args.set)
     flags = (("data.root", args.data), ("out_dir", args.out), ("optim.epochs", args.epochs))
     for key, value in flags:
         if value is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bench.accuracy import camera, load_scenes, markdown, pipeline_config, rooted, summary
+from mcvrt.errors import McvrtError
 from mcvrt.scenario import ScenarioConfig
 from reid.config import from_mapping, load_yaml
 from reid.errors import ConfigError
@@ -66,8 +67,10 @@ def test_pipeline_overrides_are_checked() -> None:
     assert (cfg.detector.weights, cfg.appearance.embedder.weights) == ("det_openvino_model", "auto")
     with pytest.raises(ConfigError, match="did you mean 'min_similarity'"):
         pipeline_config(None, ["matching.min_simlarity=0.7"], "d", "color-histogram")
-    with pytest.raises(ConfigError, match="--set expects"):
+    with pytest.raises(ConfigError, match="unknown key 'nosuch'"):
         pipeline_config(None, ["nosuch.key=1"], "d", "color-histogram")
+    with pytest.raises(McvrtError, match="--set expects KEY=VALUE"):
+        pipeline_config(None, ["matching.min_similarity"], "d", "color-histogram")
 
 
 def test_groups_give_mean_and_spread() -> None:
