@@ -137,13 +137,16 @@ def test_a_killed_run_resumes_to_the_uninterrupted_outputs(detector_dir: Path, t
     driver = subprocess.Popen([sys.executable, "-m", "mcvrt", *args, "--out", str(out)], env=ENV,
                               start_new_session=True, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
-    while not (cache.is_dir() and any(cache.iterdir())) and time.monotonic() < deadline:
+    def finished_cameras() -> list[Path]:  # a camera's folder appears by rename, when complete
+        return [p for p in cache.iterdir() if not p.name.startswith(".")] if cache.is_dir() else []
+
+    while not finished_cameras() and time.monotonic() < deadline:
         assert driver.poll() is None, "the run ended before it could be killed"
         time.sleep(0.2)
     os.killpg(driver.pid, signal.SIGKILL)  # the driver and anything it started
     driver.wait()
     assert not out.exists()
-    (finished,) = [p for p in cache.iterdir() if not p.name.startswith(".")]
+    (finished,) = finished_cameras()
     files = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in finished.iterdir()}
     seconds = json.loads((finished / "tracklets.json").read_text())["seconds"]
 
