@@ -55,20 +55,36 @@ def low_light(
     gamma: float = 2.2,
     shot_noise: float = 1e-3,
     read_noise: float = 5e-3,
+    blur_sigma: float = 0.0,
+    saturation: float = 1.0,
+    blue_cast: float = 0.0,
 ) -> np.ndarray:
     """Physically based low light (methods.md §2.3, mode 3): a dark exposure with sensor noise.
 
     Linearise `x**gamma` (x in [0, 1]), scale by `gain` (e.g. LogUniform[0.02, 0.3]), add
     Poisson-Gaussian noise N(0, shot_noise·x + read_noise²) in linear space, clip, re-apply
     `x**(1/gamma)`. Shadows drown in noise while highlights survive, unlike `darken`.
+    A street camera at night adds, optionally: optical blur (`blur_sigma` pixels, before the
+    exposure), muted colour (chroma x `saturation`) and a white-balance cast (blue x
+    (1 + `blue_cast`), red x (1 - `blue_cast`); < 0: orange, sodium light).
     """
     _check_image(img)
     if gain <= 0 or gamma <= 0 or shot_noise < 0 or read_noise < 0:
         raise ValueError("gain and gamma must be > 0, noise levels >= 0")
-    linear = (img.astype(np.float32) / 255.0) ** gamma * gain
+    if blur_sigma < 0 or saturation < 0 or abs(blue_cast) >= 1:
+        raise ValueError("blur_sigma and saturation must be >= 0, |blue_cast| < 1")
+    x = img.astype(np.float32) / 255.0
+    if blur_sigma > 0:
+        x = cv2.GaussianBlur(x, (0, 0), blur_sigma)
+    linear = x**gamma * gain
     std = np.sqrt(shot_noise * linear + read_noise**2)
     noisy = np.clip(linear + rng.standard_normal(img.shape).astype(np.float32) * std, 0.0, 1.0)
-    return _to_uint8(noisy ** (1.0 / gamma) * 255.0)
+    out = noisy ** (1.0 / gamma)
+    if saturation != 1.0 or blue_cast:
+        grey = out @ np.float32([0.114, 0.587, 0.299])  # Rec. 601 luma of B, G, R
+        out = grey[..., None] + saturation * (out - grey[..., None])
+        out = out * np.float32([1 + blue_cast, 1.0, 1 - blue_cast])
+    return _to_uint8(np.clip(out, 0.0, 1.0) * 255.0)
 
 
 def pseudo_depth(img: np.ndarray, d_min: float = 0.3, method: str = "cap_ramp") -> np.ndarray:

@@ -27,7 +27,13 @@ import numpy as np
 import torch
 
 from reid import degrade
-from reid.data.transforms import AugmentConfig, augment, darkened_subset, random_low_light
+from reid.data.transforms import (
+    AugmentConfig,
+    augment,
+    darkened_subset,
+    random_low_light,
+    random_night_camera,
+)
 from reid.errors import ReidError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
@@ -330,6 +336,7 @@ class ImageCache:
         if augment_cfg is not None:
             generator = generator or torch.Generator()
             images = random_low_light(images, augment_cfg.low_light, generator)
+            images = random_night_camera(images, augment_cfg.night_camera, generator)
         tensor = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
         if augment_cfg is not None:
             tensor = augment(tensor, augment_cfg, generator)

@@ -28,6 +28,8 @@ class AugmentConfig:
     erase: float = 0.5  # probability of random erasing (filled with the ImageNet mean)
     erase_area: tuple[float, float] = (0.02, 0.4)  # erased fraction of the image
     low_light: float = 0.0  # probability of replacing an image by a random low-light version
+    # probability of replacing an image by a random night street-camera picture (`NIGHT_CAMERA`)
+    night_camera: float = 0.0
     dark_fraction: float = 0.1  # paper protocol: this fixed fraction of the train images ...
     dark_factor: float = 0.3  # ... is multiplied by this factor once (methods.md §1.8)
     # new cameras see vehicles at other sizes and colours: with probability `rescale` an image is
@@ -41,7 +43,8 @@ class AugmentConfig:
     jitter: float = 0.3
 
     def __post_init__(self) -> None:
-        for name in ("flip", "erase", "low_light", "dark_fraction", "rescale", "color"):
+        for name in ("flip", "erase", "low_light", "night_camera", "dark_fraction", "rescale",
+                     "color"):
             require(0.0 <= getattr(self, name) <= 1.0, f"augment.{name} must be in [0, 1]")
         require(self.pad >= 0, "augment.pad must be >= 0")
         lo, hi = self.erase_area
@@ -78,6 +81,34 @@ def random_low_light(
         for i in picked:
             g = float(np.exp(rng.uniform(np.log(gain[0]), np.log(gain[1]))))
             out[i] = degrade.low_light(images[i], g, rng)
+    return out
+
+
+# A street camera at night (`reid.degrade.low_light` with its optional steps), each draw uniform
+# in its range, log-uniform for gain and read noise: from a lit street to a dim one through a
+# small noisy sensor (read noise up to 3x `low_light`'s), optics from sharp to soft, colour from
+# kept to mostly lost, white balance from orange (sodium light) to blue (LED, or an IR-cut
+# camera's grey cast).
+NIGHT_CAMERA = {"gain": (0.02, 0.3), "shot_noise": (1e-4, 4e-3), "read_noise": (1e-3, 3e-2),
+                "blur_sigma": (0.0, 1.2), "saturation": (0.3, 1.0), "blue_cast": (-0.1, 0.12)}
+
+
+def random_night_camera(images: np.ndarray, p: float, generator: torch.Generator) -> np.ndarray:
+    """Replace each (N, H, W, 3) RGB uint8 image, with probability `p`, by a night street-camera
+    picture of it: `reid.degrade.low_light` with every setting drawn from `NIGHT_CAMERA`.
+    At p = 0 nothing is drawn: recipes without it keep their random stream."""
+    if p <= 0:
+        return images
+    out = images.copy()
+    picked = (torch.rand(len(images), generator=generator) < p).nonzero().flatten().tolist()
+    if picked:
+        rng = np.random.default_rng(int(torch.randint(2**62, (1,), generator=generator)))
+        log = ("gain", "read_noise")
+        for i in picked:
+            draw = {k: float(np.exp(rng.uniform(*np.log(r))) if k in log else rng.uniform(*r))
+                    for k, r in NIGHT_CAMERA.items()}
+            gain = draw.pop("gain")
+            out[i] = degrade.low_light(images[i][..., ::-1], gain, rng, **draw)[..., ::-1]  # BGR
     return out
 
 

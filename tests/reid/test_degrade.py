@@ -36,6 +36,26 @@ def test_low_light_darkens_and_is_deterministic() -> None:
     assert a.mean() < 0.6 * img.mean()
 
 
+def test_low_light_night_camera_steps() -> None:
+    """Without noise: colour muted by `saturation`, a blue cast lifts blue over red, blur
+    smooths; bad settings are refused."""
+    img = np.zeros((8, 8, 3), np.uint8)
+    img[..., 2] = 200  # pure red (BGR)
+    quiet = {"shot_noise": 0.0, "read_noise": 0.0}
+    plain = low_light(img, 1.0, np.random.default_rng(0), **quiet).astype(float)
+    grey = low_light(img, 1.0, np.random.default_rng(0), saturation=0.0, **quiet).astype(float)
+    assert np.ptp(grey[0, 0]) <= 1 < np.ptp(plain[0, 0])
+    muted = low_light(img, 1.0, np.random.default_rng(0), saturation=0.0, blue_cast=0.1,
+                      **quiet).astype(float)
+    assert muted[0, 0, 0] > muted[0, 0, 1] > muted[0, 0, 2]
+    edge = np.zeros((8, 8, 3), np.uint8)
+    edge[:, 4:] = 255
+    soft = low_light(edge, 1.0, np.random.default_rng(0), blur_sigma=1.0, **quiet)
+    assert 0 < soft[0, 4, 0] < 255 and 0 < soft[0, 3, 0] < 255
+    with pytest.raises(ValueError, match="blue_cast"):
+        low_light(img, 1.0, np.random.default_rng(0), blue_cast=1.0)
+
+
 def test_pseudo_depth_range_and_ramp() -> None:
     img = _image()
     for method in ("cap_ramp", "ramp"):

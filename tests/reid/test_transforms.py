@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
-from reid.data.transforms import AugmentConfig, augment, color_jitter, rescale
+from reid.data.transforms import (
+    AugmentConfig,
+    augment,
+    color_jitter,
+    random_night_camera,
+    rescale,
+)
 from reid.errors import ConfigError
 
 OFF = AugmentConfig(flip=0.0, pad=0, erase=0.0)
@@ -47,3 +54,17 @@ def test_bad_ranges_are_rejected() -> None:
         AugmentConfig(scale=(0.0, 1.0))
     with pytest.raises(ConfigError, match=r"augment\.brightness"):
         AugmentConfig(brightness=(2.0, 1.0))
+
+
+def test_night_camera_replaces_the_picked_images_only() -> None:
+    """p = 1 darkens every image, the same seed the same way; p = 0 leaves them and the
+    generator's stream alone."""
+    images = np.full((6, 16, 16, 3), 180, np.uint8)
+    night = random_night_camera(images, 1.0, torch.Generator().manual_seed(0))
+    assert night.shape == images.shape and night.dtype == np.uint8
+    assert (night.reshape(6, -1).mean(axis=1) < 0.8 * 180).all()
+    generator = torch.Generator().manual_seed(0)
+    assert np.array_equal(random_night_camera(images, 0.0, generator), images)
+    assert torch.equal(generator.get_state(), torch.Generator().manual_seed(0).get_state())
+    again = random_night_camera(images, 1.0, torch.Generator().manual_seed(0))
+    assert np.array_equal(night, again)
