@@ -93,3 +93,18 @@ def test_bad_input_is_one_error_line(capsys: pytest.CaptureFixture[str]) -> None
         entry(main, "bench.b1_end_to_end")
     assert exc.value.code == 2
     assert capsys.readouterr().err == "bench.b1_end_to_end: error: video not found: /nope.mp4\n"
+
+
+def test_night_reid_ranks_day_against_each_night_sensor(tmp_path: Path):
+    """The colour histogram (no model to load) through every sensor of the evaluation set."""
+    from bench.night_reid import DATA
+
+    if not DATA.is_dir():
+        pytest.skip("shared ReID crops not available")
+    payload = importlib.import_module("bench.night_reid").main(
+        ["--reid", "color-histogram", "--out", str(tmp_path)])
+    scores = payload["results"]["color-histogram"]
+    assert set(scores) == {"original", "cctv", "cctv_dim", "cctv_harsh"}
+    assert all(0.0 <= m["R1"] <= 1.0 for m in scores.values())
+    assert scores["cctv_harsh"]["mAP"] < scores["original"]["mAP"]  # the night camera costs
+    assert json.loads((tmp_path / "night_reid.json").read_text())["table"]["rows"]
