@@ -8,13 +8,14 @@ tracker matches the rest by motion alone. By default
 (`AppearanceConfig.embed_period`) the colour histogram embeds every frame and CNN checkpoints,
 far costlier on CPU, every 4th.
 
-`--reid auto` routes by condition: each crop's condition (`mcvrt.conditions`, crop thresholds)
-picks an expert (`ROUTES`: fog -> SJDL, day and night -> ALSA, the general model), and the
-majority over a tracklet's crops is the tracklet's condition and expert. So that tracklets of
-different conditions stay comparable, every crop is embedded by both experts, and two tracklets
-compare in the expert of the harder of their two conditions (`HarderCondition`): on mixed-condition
-UIT val this beat routing alone, averaging both experts' cosines (raw or z-scored) and either
-expert alone (reid/MODEL_CARD_SJDL.md, "Condition routing").
+`--reid auto` compares by condition: each camera's condition (the majority of its tracklets',
+each the majority of its crops' `mcvrt.conditions` estimate) picks an expert (`routes`: day ->
+ALSA, night -> ALSA trained on night street-camera pictures, fog -> SJDL), and two tracklets
+compare in the expert of the harder of their cameras' conditions (`HarderCondition`). So that
+tracklets of different conditions stay comparable, every crop is embedded by every expert. On
+mixed-condition UIT val the harder condition's expert beat routing alone and averaging the
+experts' cosines (reid/MODEL_CARD_SJDL.md, "Condition routing"); by camera rather than by
+tracklet, because a dark car in a day camera is not a night picture.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mcvrt.association.table import Table
 from mcvrt.boxes import box_iou, unoccluded
 from mcvrt.conditions import CONDITIONS, CROP_THRESHOLDS, ConditionThresholds, classify
 from mcvrt.config import AUTO, AppearanceConfig
@@ -35,24 +37,45 @@ from reid.embedder import resolve_weights
 
 Embed = Callable[[Sequence[np.ndarray]], np.ndarray]  # BGR crops -> (N, D) float32, unit norm
 
-ROUTES = {"day": "alsa", "night": "alsa", "fog": "sjdl"}  # condition -> expert (the general
-EXPERTS = ("alsa", "sjdl")  # ALSA model, the fog model); blocks of routed embeddings, in order
+HARDNESS = ("day", "night", "fog")  # easiest first: a pair compares in its harder one's expert
 CONDITION_WEIGHT = 0.05  # scale of the one-hot condition tail of routed crop embeddings
 NEW_OBJECT_IOU = 0.3  # a box overlapping no previous-frame box this much is a new object
 
 
+_KEYS = {"day": "alsa_expert", "night": "night_expert", "fog": "sjdl_expert"}  # appearance.*
+
+
+def routes(cfg: AppearanceConfig) -> dict[str, str]:
+    """{condition: expert (a shipped name or a checkpoint path)} of `--reid auto`."""
+    return {condition: getattr(cfg, key) for condition, key in _KEYS.items()}
+
+
+def _experts(route: Mapping[str, str]) -> tuple[str, ...]:
+    """The distinct experts of `route`, in `HARDNESS` order: the blocks of routed embeddings."""
+    return tuple(dict.fromkeys(route[condition] for condition in HARDNESS))
+
+
+def split_blocks(embeddings: np.ndarray, dims: Sequence[int]) -> list[np.ndarray]:
+    """(N, sum dims) -> one (N, dim) block per expert, each row scaled to unit norm (zero rows
+    stay zero)."""
+    blocks = np.split(embeddings, np.cumsum(dims)[:-1], axis=1)
+    return [b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), np.finfo(np.float32).tiny)
+            for b in blocks]
+
+
 class RoutedEmbedder:
-    """Routed experts: crops -> [ALSA / sqrt 2, SJDL / sqrt 2, CONDITION_WEIGHT x one-hot].
+    """Routed experts: crops -> [each distinct expert / sqrt n, CONDITION_WEIGHT x one-hot].
 
     Within a camera (the tracker) two crops compare by the mean of the experts' cosines; across
     cameras `describe_tracklet` and `HarderCondition` compare tracklets in one expert.
     """
 
-    def __init__(self, experts: Mapping[str, Embedder],
+    def __init__(self, experts: Mapping[str, Embedder], route: Mapping[str, str],
                  thresholds: ConditionThresholds = CROP_THRESHOLDS) -> None:
-        if set(experts) != set(EXPERTS):
-            raise ValueError(f"routing needs the experts {EXPERTS}, got {sorted(experts)}")
-        self.experts = [experts[name] for name in EXPERTS]
+        if set(route) != set(CONDITIONS) or not set(route.values()) <= set(experts):
+            raise ValueError(f"routing needs an expert for each of {CONDITIONS}: got routes "
+                             f"{dict(route)} and experts {sorted(experts)}")
+        self.experts = [experts[name] for name in _experts(route)]
         self.thresholds = thresholds
 
     def __call__(self, crops: Sequence[np.ndarray]) -> np.ndarray:
@@ -65,46 +88,66 @@ class RoutedEmbedder:
                               dtype=np.float32)
 
     def describe(self, embedding: np.ndarray) -> tuple[dict[str, str], np.ndarray]:
-        """({"condition", "expert"}, comparison embedding) of a mean routed embedding.
+        """({"condition"}, tracklet embedding) of a mean routed embedding.
 
-        The condition is the tail's majority; the comparison embedding is the `HarderCondition`
-        layout [ALSA, SJDL if not fog, SJDL if fog], each block unit-norm or zero (so the vector's
-        norm is sqrt 2 or 1; `HarderCondition` makes each pair's similarity one expert's cosine).
+        The condition is the tail's majority. The tracklet embedding is the experts' blocks, each
+        unit-norm, over sqrt n: a unit vector whose plain cosine is the mean of the experts'
+        (as in the tracker); `HarderCondition` compares two tracklets in one expert.
         """
         condition = CONDITIONS[int(np.argmax(embedding[-len(CONDITIONS):]))]
-        d_alsa = self.experts[0].dim
-        alsa, sjdl = embedding[:d_alsa], embedding[d_alsa : -len(CONDITIONS)]
-        alsa, sjdl = alsa / np.linalg.norm(alsa), sjdl / np.linalg.norm(sjdl)
-        fog = condition == "fog"
-        blocks = (0 * alsa, 0 * sjdl, sjdl) if fog else (alsa, sjdl, 0 * sjdl)
-        extra = {"condition": condition, "expert": ROUTES[condition]}
-        return extra, np.concatenate(blocks).astype(np.float32)
+        blocks = split_blocks(embedding[None, : -len(CONDITIONS)], [e.dim for e in self.experts])
+        joined = np.concatenate(blocks, axis=1)[0] / np.sqrt(len(blocks))
+        return {"condition": condition}, joined.astype(np.float32)
 
 
 class HarderCondition:
-    """`mcvrt.association.scoring.Compare` for `RoutedEmbedder` tracklets: a pair with a foggy
-    tracklet compares in SJDL, any other pair in ALSA (the expert of the pair's harder condition).
+    """`mcvrt.association.scoring.Compare` for `RoutedEmbedder` tracklets: each pair's
+    similarity is the cosine of the expert of the harder of its cameras' conditions
+    (`HARDNESS`, `camera_levels`), from the rows' blocks after any centring.
 
-    On the layout [A, S_clear, S_fog] of `RoutedEmbedder.describe`, y -> [A, S_fog, S_clear +
-    S_fog], so x @ f(y) = A.A' for two non-fog tracklets and the SJDL cosine otherwise.
+    For levels j (index in `HARDNESS`) and X_j the row's block of level j's expert, left rows
+    are [X_j if level < j, X_j if level == j]_j and right rows [X_j if level == j, X_j if level
+    <= j]_j: left_x @ right_y sums X_j(x) @ X_j(y) over the one j = max(level x, level y).
+    Linear in each side, so average-linkage sums stay exact.
     """
 
-    def __init__(self, d_alsa: int, d_sjdl: int) -> None:
-        self.d_alsa, self.d_sjdl = d_alsa, d_sjdl
+    def __init__(self, route: Mapping[str, str], dims: Mapping[str, int]) -> None:
+        self.experts = _experts(route)
+        self.dims = [dims[name] for name in self.experts]
+        self.block_of_level = [self.experts.index(route[condition]) for condition in HARDNESS]
 
-    def __call__(self, embeddings: np.ndarray) -> np.ndarray:
-        a, d = self.d_alsa, self.d_sjdl
-        alsa, clear, fog = embeddings[:, :a], embeddings[:, a : a + d], embeddings[:, a + d :]
-        return np.concatenate([alsa, fog, clear + fog], axis=1)
+    def __call__(self, embeddings: np.ndarray, table: Table) -> tuple[np.ndarray, np.ndarray]:
+        level = camera_levels(table)[:, None]
+        blocks = split_blocks(embeddings, self.dims)
+        left, right = [], []
+        for j, block in enumerate(self.block_of_level):
+            x = blocks[block]
+            left += [x * (level < j), x * (level == j)]
+            right += [x * (level == j), x * (level <= j)]
+        return (np.concatenate(left, axis=1, dtype=np.float32),
+                np.concatenate(right, axis=1, dtype=np.float32))
+
+
+def camera_levels(table: Table) -> np.ndarray:
+    """(N,) per row, the `HARDNESS` index of its camera's condition: the most common condition
+    of the camera's embedded tracklets (ties: the harder; none: day). A dark car in a day
+    camera compares as a day tracklet, a lit one in a night camera as a night one."""
+    counts = np.zeros((len(table.camera_ids), len(HARDNESS)), np.int64)
+    for tracklet, camera, has in zip(table.tracklets, table.cameras, table.has_embedding,
+                                     strict=True):
+        if has and tracklet.extra.get("condition") in HARDNESS:
+            counts[camera, HARDNESS.index(tracklet.extra["condition"])] += 1
+    level = len(HARDNESS) - 1 - np.argmax(counts[:, ::-1], axis=1)  # ties: the harder
+    return np.where(counts.any(axis=1), level, 0)[table.cameras]
 
 
 def _expert_paths(cfg: AppearanceConfig) -> dict[str, str]:
     """{expert: checkpoint path} of `auto`; InputError names a missing one."""
-    paths = {"alsa": resolve_weights(cfg.alsa_expert), "sjdl": resolve_weights(cfg.sjdl_expert)}
-    for name, path in paths.items():
-        if not Path(path).is_file():
-            raise InputError(f"--reid auto: {name} expert checkpoint not found: {path} "
-                             f"(set appearance.{name}_expert)")
+    paths = {name: resolve_weights(name) for name in _experts(routes(cfg))}
+    for condition, name in routes(cfg).items():
+        if not Path(paths[name]).is_file():
+            raise InputError(f"--reid auto: {condition} expert checkpoint not found: "
+                             f"{paths[name]} (set appearance.{_KEYS[condition]})")
     return paths
 
 
@@ -112,15 +155,16 @@ def load_embed(cfg: AppearanceConfig) -> Embed:
     """The configured embedder (colour histogram, a reid checkpoint or `auto`), loaded once."""
     if cfg.embedder.weights != AUTO:
         return load_embedder(cfg.embedder)
-    return RoutedEmbedder({name: load_embedder(replace(cfg.embedder, weights=path))
-                           for name, path in _expert_paths(cfg).items()})
+    experts = {name: load_embedder(replace(cfg.embedder, weights=path))
+               for name, path in _expert_paths(cfg).items()}
+    return RoutedEmbedder(experts, routes(cfg))
 
 
 def weight_files(cfg: AppearanceConfig) -> list[str]:
     """The checkpoint files (or names of weight-free embedders) `cfg` embeds with."""
     if cfg.embedder.weights != AUTO:
         return [resolve_weights(cfg.embedder.weights)]
-    return [resolve_weights(cfg.alsa_expert), resolve_weights(cfg.sjdl_expert)]
+    return [resolve_weights(name) for name in _experts(routes(cfg))]
 
 
 def load_compare(cfg: AppearanceConfig) -> HarderCondition | None:
@@ -129,13 +173,15 @@ def load_compare(cfg: AppearanceConfig) -> HarderCondition | None:
         return None
     from reid.checkpoint import read_checkpoint  # torch stays unloaded for the baseline
 
-    paths = _expert_paths(cfg)
-    return HarderCondition(*(int(read_checkpoint(paths[n])["embedding_dim"]) for n in EXPERTS))
+    dims = {name: int(read_checkpoint(path)["embedding_dim"])
+            for name, path in _expert_paths(cfg).items()}
+    return HarderCondition(routes(cfg), dims)
 
 
 def describe_tracklet(tracklet: Tracklet, embed: Embed) -> Tracklet:
-    """With a `RoutedEmbedder`: the tracklet's condition and expert in `extra`, its embedding in
-    the comparison layout. Otherwise (or with no embedded frame) `tracklet` unchanged."""
+    """With a `RoutedEmbedder`: the tracklet's condition in `extra`, its embedding as the
+    experts' blocks (`RoutedEmbedder.describe`). Otherwise (or with no embedded frame)
+    `tracklet` unchanged."""
     if not isinstance(embed, RoutedEmbedder) or not np.any(tracklet.embedding):
         return tracklet
     extra, embedding = embed.describe(tracklet.embedding)

@@ -140,7 +140,8 @@ class EnhanceConfig:
 class AppearanceConfig:
     # weights: a shipped model name, a checkpoint, "auto", "color-histogram" or "imagenet:<trunk>"
     embedder: EmbedderConfig = field(default_factory=lambda: EmbedderConfig(weights="alsa"))
-    alsa_expert: str = "alsa"  # with weights "auto": the day and night expert (name or path)
+    alsa_expert: str = "alsa"  # with weights "auto": the day expert (a shipped name or a path)
+    night_expert: str = "alsa_night"  # with weights "auto": the night expert (name or path)
     sjdl_expert: str = "sjdl"  # with weights "auto": the fog expert (name or path)
     embed_every: int | None = None  # embed on every k-th processed frame (None: `embed_period`)
     embed_new: bool = True  # in between, also embed detections new since the previous frame

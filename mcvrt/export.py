@@ -59,7 +59,7 @@ def write_tracks_csv(path: str | Path, tracklets: Sequence[Tracklet],
 
     Columns `TRACKS_HEADER`: ``frame`` is 0-based, ``time_s`` = frame / fps + camera offset
     (3 decimals), boxes 2 decimals, confidence 3 decimals, ``class`` a name (car, motorcycle,
-    bus, truck) or else the COCO id. The keys of the tracklets' `extra` (e.g. condition, expert
+    bus, truck) or else the COCO id. The keys of the tracklets' `extra` (e.g. condition
     with `--reid auto`), sorted, follow as extra columns; a tracklet without one leaves it empty.
     """
     extra = sorted({k for t in tracklets for k in t.extra})

@@ -19,7 +19,7 @@ from reid.config import require
 
 COLOR_HISTOGRAM = "color-histogram"
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-SHIPPED = ("alsa", "sjdl")  # checkpoints shipped in reid/weights/<name>.pt, named without a path
+SHIPPED = ("alsa", "alsa_night", "sjdl")  # shipped in reid/weights/<name>.pt, named without a path
 TRUNK_PREFIX = "imagenet:"  # "imagenet:<trunk>": an untrained ImageNet trunk, pooled (a baseline)
 BACKENDS = ("auto", "torch", "openvino")  # how checkpoints run (EmbedderConfig.runtime)
 

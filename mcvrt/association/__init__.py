@@ -69,7 +69,7 @@ def match_tracklets(
     table = Table.build(tracklets, cfg.min_tracklet_frames, cfg.view_lead_s)
     base = make_scorer(cfg.scorer, table, compare)
     fragments = NO_PAIRS if not cfg.fragments else fragment_pairs(table, FragmentRules(
-        cfg.fragment_max_gap_s, cfg.fragment_min_similarity, cfg.fragment_max_shift))
+        cfg.fragment_max_gap_s, cfg.fragment_min_similarity, cfg.fragment_max_shift), compare)
     topology, source, rounds = None, None, 1
     if cfg.topology is not None:
         topology, source = load_topology(cfg.topology), "given"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mcvrt.association.candidates import Pairs
+from mcvrt.association.scoring import Compare
 from mcvrt.association.table import Table
 
 MAX_TURN_DEG = 45.0  # a continuation heads within this of the fragment it continues
@@ -30,7 +31,7 @@ class FragmentRules:
     # of gap (at least one box height)
 
 
-def fragment_pairs(table: Table, rules: FragmentRules) -> Pairs:
+def fragment_pairs(table: Table, rules: FragmentRules, compare: Compare | None = None) -> Pairs:
     """One-to-one (earlier row, later row) continuations within each camera, by descending
     score (ties: earlier rows first).
 
@@ -52,9 +53,12 @@ def fragment_pairs(table: Table, rules: FragmentRules) -> Pairs:
     first, second, gap = first[keep], second[keep], gap[keep]
     # the tracklets' own embeddings: short tracklets, which take no part in cross-camera
     # matching (``min_tracklet_frames``), are the usual fragments
-    embeddings = [t.embedding for t in table.tracklets]
-    score = np.array([float(embeddings[i] @ embeddings[j])
-                      for i, j in zip(first, second, strict=True)], np.float64)
+    embeddings = np.zeros((len(table), max((len(t.embedding) for t in table.tracklets),
+                                           default=0)), np.float32)
+    for row, tracklet in enumerate(table.tracklets):
+        embeddings[row, : len(tracklet.embedding)] = tracklet.embedding
+    left, right = (embeddings, embeddings) if compare is None else compare(embeddings, table)
+    score = np.einsum("ij,ij->i", left[first], right[second]).astype(np.float64)
     keep = score >= rules.min_similarity
     first, second, gap, score = first[keep], second[keep], gap[keep], score[keep]
     # greedy one-to-one by score: the pairs are few and sparse, so an optimal assignment would

@@ -18,7 +18,7 @@ def build_graph(table: Table, pairs: Pairs, clustering: Clustering, links: Links
     fragments graph attributes.
 
     Node attributes: camera, track_id, start_s, end_s, n_frames, class_id, has_embedding, the
-    tracklet's `extra` (e.g. condition, expert) and global_id. Edge attributes: similarity
+    tracklet's `extra` (e.g. condition) and global_id. Edge attributes: similarity
     (the edge score), time_gap_s and merged (True when the edge caused a merge). With any
     must- or cannot-links, ``graph.graph["links"]`` holds them; with re-linked fragments,
     ``graph.graph["fragments"]`` lists them as [earlier key, later key].

@@ -17,9 +17,9 @@ from mcvrt.association.table import Table
 from mcvrt.errors import ConfigError
 
 Index = np.ndarray | slice  # rows of a `Table`: an index array or a slice
-# (N, D) -> (N, D), linear and symmetric (a @ compare(b) == b @ compare(a)): similarity is
-# a @ compare(b), e.g. to compare condition-routed embeddings in the harder condition's expert
-Compare = Callable[[np.ndarray], np.ndarray]
+# (table's (N, D) embeddings, table) -> (left, right): similarity is left[a] @ right[b], linear
+# in each side and symmetric, e.g. routed embeddings compared in the harder condition's expert
+Compare = Callable[[np.ndarray, Table], tuple[np.ndarray, np.ndarray]]
 
 
 class EdgeScorer(Protocol):
@@ -56,13 +56,14 @@ def check_scorer(name: str) -> None:
 
 @register_scorer("cosine")
 class CosineScorer:
-    """Cosine similarity of the tracklets' unit embeddings, a @ compare(b) (0 without one);
+    """Cosine similarity of the tracklets' unit embeddings (0 without one), or `compare`'s;
     `embeddings` replaces the table's (same rows)."""
 
     def __init__(self, table: Table, compare: Compare | None = None,
                  embeddings: np.ndarray | None = None) -> None:
-        self.left = table.embeddings if embeddings is None else embeddings
-        self.right = self.left if compare is None else compare(self.left)
+        embeddings = table.embeddings if embeddings is None else embeddings
+        self.left, self.right = ((embeddings, embeddings) if compare is None
+                                 else compare(embeddings, table))
 
     def __call__(self, rows: Index, cols: Index) -> np.ndarray:
         return self.left[rows] @ self.right[cols].T
@@ -86,8 +87,8 @@ def camera_centred(table: Table, min_rows: int = MIN_CENTRED_ROWS) -> np.ndarray
 
     What a camera's light, weather, colour cast and view add to every vehicle it sees is shared
     by all its tracklets; removed, a night or fog camera's tracklets compare with a day camera's
-    on what tells vehicles apart. With `auto` (routed experts) the embeddings are centred in
-    their stored layout.
+    on what tells vehicles apart. With `auto` (routed experts) every expert's block is centred
+    (`HarderCondition` then scales each to unit length).
     """
     centred = table.embeddings.copy()
     for camera in range(len(table.camera_ids)):

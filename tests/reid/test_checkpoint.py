@@ -118,10 +118,11 @@ def test_embedder_reads_bgr_crops(saved: tuple[Path, torch.nn.Module]) -> None:
 def test_shipped_models_are_found_by_name_from_any_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reid.embedder import WEIGHTS_DIR, resolve_weights
+    from reid.embedder import SHIPPED, WEIGHTS_DIR, resolve_weights
 
     monkeypatch.chdir(tmp_path)
     assert resolve_weights("alsa") == str(WEIGHTS_DIR / "alsa.pt")
+    assert all(Path(resolve_weights(name)).is_file() for name in SHIPPED)
     assert resolve_weights("runs/x.pt") == "runs/x.pt"
     embed = load_embedder(EmbedderConfig(weights="alsa"))
     vectors = embed([np.zeros((40, 30, 3), np.uint8)])
