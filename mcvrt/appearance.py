@@ -9,7 +9,7 @@ tracker matches the rest by motion alone. By default
 far costlier on CPU, every 4th.
 
 `--reid auto` compares by condition: each camera's condition (the majority of its tracklets',
-each the majority of its crops' `mcvrt.conditions` estimate) picks an expert (`routes`: day ->
+each the majority of its frames' `mcvrt.conditions` estimate) picks an expert (`routes`: day ->
 ALSA, night -> ALSA trained on night street-camera pictures, fog -> SJDL), and two tracklets
 compare in the expert of the harder of their cameras' conditions (`HarderCondition`). So that
 tracklets of different conditions stay comparable, every crop is embedded by every expert. On
@@ -78,11 +78,12 @@ class RoutedEmbedder:
         self.experts = [experts[name] for name in _experts(route)]
         self.thresholds = thresholds
 
-    def __call__(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+    def __call__(self, crops: Sequence[np.ndarray], condition: str | None = None) -> np.ndarray:
+        """`condition`: the frame's, for every crop (the pipeline's); None: each crop's own."""
         blocks = [np.asarray(e(crops), np.float32) for e in self.experts]
         tail = np.zeros((len(crops), len(CONDITIONS)), np.float32)
         for i, c in enumerate(crops):
-            tail[i, CONDITIONS.index(classify(c, self.thresholds))] = 1.0
+            tail[i, CONDITIONS.index(condition or classify(c, self.thresholds))] = 1.0
         scale = np.float32(np.sqrt((1.0 - CONDITION_WEIGHT**2) / len(blocks)))
         return np.concatenate([scale * b for b in blocks] + [CONDITION_WEIGHT * tail], axis=1,
                               dtype=np.float32)
@@ -167,6 +168,16 @@ def weight_files(cfg: AppearanceConfig) -> list[str]:
     return [resolve_weights(name) for name in _experts(routes(cfg))]
 
 
+def wants_foggy_crops(cfg: AppearanceConfig) -> bool:
+    """Whether crops of foggy frames must reach the embedder as seen, not dehazed: with `auto`
+    when the fog expert is an SJDL checkpoint, trained on foggy crops."""
+    if cfg.embedder.weights != AUTO:
+        return False
+    from reid.checkpoint import read_checkpoint  # torch stays unloaded for the baseline
+
+    return read_checkpoint(_expert_paths(cfg)[cfg.sjdl_expert])["method"] == "sjdl"
+
+
 def load_compare(cfg: AppearanceConfig) -> HarderCondition | None:
     """How matching compares tracklets: `HarderCondition` for `auto`, else None (cosine)."""
     if cfg.embedder.weights != AUTO:
@@ -197,14 +208,16 @@ def crop(image: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
 
 def embed_detections(
     image: np.ndarray, dets: Detections, embed: Embed, min_crop_px: int = 8,
-    rows: np.ndarray | None = None,
+    rows: np.ndarray | None = None, condition: str | None = None,
 ) -> Detections:
     """Detections with `embedding` set for `rows` (bool (N,), default all); the other rows and
-    crops smaller than `min_crop_px` get an all-zero row (the tracker matches those by motion)."""
+    crops smaller than `min_crop_px` get an all-zero row (the tracker matches those by motion).
+    `condition`, the frame's, labels the crops of a `RoutedEmbedder` (None: each crop's own)."""
     wanted = np.ones(len(dets), bool) if rows is None else np.asarray(rows, bool)
     crops = {i: crop(image, dets.xyxy[i]) for i in np.flatnonzero(wanted)}
     usable = [i for i, c in crops.items() if min(c.shape[:2]) >= min_crop_px]
-    vectors = embed([crops[i] for i in usable])
+    chosen = [crops[i] for i in usable]
+    vectors = embed(chosen, condition) if isinstance(embed, RoutedEmbedder) else embed(chosen)
     embedding = np.zeros((len(dets), vectors.shape[1]), np.float32)
     embedding[usable] = vectors
     return replace(dets, embedding=embedding)

@@ -26,8 +26,9 @@ from mcvrt.appearance import (
     embed_detections,
     load_embed,
     rows_to_embed,
+    wants_foggy_crops,
 )
-from mcvrt.config import AUTO, PipelineConfig
+from mcvrt.config import PipelineConfig
 from mcvrt.enhance import FramePreparer
 from mcvrt.interpolate import fill_gaps
 from mcvrt.tracking import Tracker
@@ -120,14 +121,14 @@ def prefetch(items: Generator[T, None, None]) -> Iterator[T]:
 
 def detect_frames(
     frames: Iterator[Frame], cfg: PipelineConfig, detect: Detect, times: StageTimes
-) -> Generator[tuple[Frame, np.ndarray, Detections, np.ndarray], None, None]:
-    """Each frame, the image to cut ReID crops from, its detections and which of them are weak
-    (below the frame's threshold, kept to continue tracks at night): condition estimate,
-    enhancement, detector, thresholds. Crops come from the dehazed image on foggy frames
-    (`enhance.embed_enhanced`), else from the original (ALSA corrects low light itself)."""
+) -> Generator[tuple[Frame, str, np.ndarray, Detections, np.ndarray], None, None]:
+    """Each frame, its condition, the image to cut ReID crops from, its detections and which of
+    them are weak (below the frame's threshold, kept to continue tracks at night): condition
+    estimate, enhancement, detector, thresholds. Crops come from the dehazed image on foggy frames
+    (`enhance.embed_enhanced`; not for an SJDL fog expert, trained on foggy crops), else from
+    the original (ALSA corrects low light itself)."""
     prepare = FramePreparer(cfg.enhance)
-    # the routed experts get crops as seen: SJDL is trained on foggy ones
-    dehazed_crops = cfg.enhance.embed_enhanced and cfg.appearance.embedder.weights != AUTO
+    dehazed_crops = cfg.enhance.embed_enhanced and not wants_foggy_crops(cfg.appearance)
     t = time.perf_counter()
     for frame in frames:
         t = times.add("decode", t)
@@ -139,7 +140,8 @@ def detect_frames(
         start = [cfg.detector.confidence_for(condition, c) for c in dets.class_id.tolist()]
         weak = dets.confidence < np.array(start, np.float32)
         times.add("detect", t)
-        yield frame, image if dehazed_crops and condition == "fog" else frame.image, dets, weak
+        source = image if dehazed_crops and condition == "fog" else frame.image
+        yield frame, condition, source, dets, weak
         t = time.perf_counter()
 
 
@@ -167,16 +169,18 @@ def track_camera(
         processed, previous = 0, np.zeros((0, 4), np.float32)
         # frame indices of the updates a tentative track spans, the last update last
         recent: deque[int] = deque(maxlen=cfg.tracker.n_init)
-        for frame, source, dets, weak in tqdm(prefetch(detect_frames(frames, cfg, detect, times)),
-                                       total=total, desc=camera.id, unit="frame", leave=False,
-                                       position=1, disable=not progress):
+        prepared = prefetch(detect_frames(frames, cfg, detect, times))
+        for frame, condition, source, dets, weak in tqdm(
+                prepared, total=total, desc=camera.id, unit="frame", leave=False, position=1,
+                disable=not progress):
             t = time.perf_counter()
             rows = np.zeros(len(dets), bool)  # weak detections join no gallery: not embedded
             rows[~weak] = rows_to_embed(dets.xyxy[~weak], previous, processed % every == 0,
                                         cfg.appearance)
             previous = dets.xyxy[~weak]
             if rows.any():
-                dets = embed_detections(source, dets, embed, cfg.appearance.min_crop_px, rows)
+                dets = embed_detections(source, dets, embed, cfg.appearance.min_crop_px, rows,
+                                        condition)
                 t = times.add("embed", t)
             current = tracker.update(dets, weak)
             recent.append(frame.index)

@@ -16,16 +16,18 @@ from mcvrt.appearance import (
     RoutedEmbedder,
     camera_levels,
     describe_tracklet,
+    embed_detections,
     load_compare,
     load_embed,
+    wants_foggy_crops,
 )
 from mcvrt.association import match_tracklets
 from mcvrt.association.table import Table
-from mcvrt.conditions import CROP_THRESHOLDS, classify
+from mcvrt.conditions import CONDITIONS, CROP_THRESHOLDS, classify
 from mcvrt.config import AUTO, AppearanceConfig, MatchingConfig
 from mcvrt.errors import InputError
 from mcvrt.export import write_tracks_csv
-from mcvrt.types import Tracklet
+from mcvrt.types import Detections, Tracklet
 
 RNG = np.random.default_rng(0)
 CLEAR = RNG.integers(0, 256, (60, 40, 3), dtype=np.uint8)  # full range: black level ~0
@@ -80,6 +82,16 @@ def test_crops_get_their_condition_and_every_experts_embedding(routed: RoutedEmb
     np.testing.assert_allclose(described[1][1], described[0][1], rtol=1e-6)
 
 
+def test_the_frames_condition_labels_every_crop(routed: RoutedEmbedder) -> None:
+    # a dehazed foggy frame's crops look clear; the frame's estimate still says fog
+    tail = routed([CLEAR, DARK], "fog")[:, -len(CONDITIONS):]
+    assert tail.argmax(axis=1).tolist() == [CONDITIONS.index("fog")] * 2
+    dets = Detections(xyxy=np.array([[0, 0, 40, 60]], np.float32),
+                      confidence=np.ones(1, np.float32), class_id=np.full(1, 2))
+    row = embed_detections(CLEAR, dets, routed, condition="night").embedding[0]
+    assert routed.describe(row)[0] == {"condition": "night"}
+
+
 def test_pairs_compare_in_the_expert_of_the_harder_condition(
     tracklet_factory: Callable[..., Tracklet]
 ) -> None:
@@ -132,6 +144,13 @@ def test_auto_loads_the_shipped_experts_once_each() -> None:
     assert rows.shape == (2, 512 + 512 + 3)
     compare = load_compare(cfg)
     assert compare is not None and compare.dims == [512, 512]
+
+
+def test_only_an_sjdl_fog_expert_gets_foggy_crops_as_seen() -> None:
+    auto = replace(AppearanceConfig(), embedder=replace(AppearanceConfig().embedder, weights=AUTO))
+    assert wants_foggy_crops(auto)  # the shipped fog expert is SJDL
+    assert not wants_foggy_crops(replace(auto, sjdl_expert="alsa"))
+    assert not wants_foggy_crops(AppearanceConfig())  # alsa alone: dehazed crops
 
 
 def test_missing_expert_checkpoint_is_an_input_error(tmp_path: Path) -> None:
