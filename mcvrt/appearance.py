@@ -10,7 +10,7 @@ far costlier on CPU, every 4th.
 
 `--reid auto` compares by condition: each camera's condition (the majority of its tracklets',
 each the majority of its frames' `mcvrt.conditions` estimate) picks an expert (`routes`: day ->
-ALSA, night -> ALSA trained on night street-camera pictures, fog -> SJDL), and two tracklets
+ALSA, night -> ALSA trained on night street-camera pictures, fog -> ALSA or SJDL), and two tracklets
 compare in the expert of the harder of their cameras' conditions (`HarderCondition`). So that
 tracklets of different conditions stay comparable, every crop is embedded by every expert. On
 mixed-condition UIT val the harder condition's expert beat routing alone and averaging the

@@ -53,7 +53,7 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--detector", help="YOLO weights: model name, .pt/.onnx file or "
                    f"*_openvino_model folder (default: ${DETECTOR_ENV} if set, else the config's)")
     p.add_argument("--reid", help="appearance model: a reid checkpoint path, 'auto' "
-                   "(condition experts: ALSA by day, ALSA night, SJDL in fog), "
+                   "(ALSA, and a night expert for night cameras; twice the embedding), "
                    "'color-histogram' or 'imagenet:mobilenetv2' (untrained ImageNet features; "
                    "baselines)")
     p.add_argument("--device", help="cpu, cuda or cuda:N for detector and ReID")

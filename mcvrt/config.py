@@ -142,7 +142,9 @@ class AppearanceConfig:
     embedder: EmbedderConfig = field(default_factory=lambda: EmbedderConfig(weights="alsa"))
     alsa_expert: str = "alsa"  # with weights "auto": the day expert (a shipped name or a path)
     night_expert: str = "alsa_night"  # with weights "auto": the night expert (name or path)
-    sjdl_expert: str = "sjdl"  # with weights "auto": the fog expert (name or path)
+    # with weights "auto": the fog expert (name or path); ALSA on dehazed crops beat SJDL on the
+    # evaluation set's fog (docs/reid.md, "A night expert in --reid auto")
+    sjdl_expert: str = "alsa"
     embed_every: int | None = None  # embed on every k-th processed frame (None: `embed_period`)
     embed_new: bool = True  # in between, also embed detections new since the previous frame
     skip_occluded: bool = True  # on k-th frames, leave out crops another box covers (> 20 %)

@@ -137,7 +137,7 @@ def test_routing_needs_an_expert_per_condition() -> None:
 
 def test_auto_loads_the_shipped_experts_once_each() -> None:
     cfg = AppearanceConfig()
-    cfg = replace(cfg, embedder=replace(cfg.embedder, weights=AUTO), sjdl_expert="alsa")
+    cfg = replace(cfg, embedder=replace(cfg.embedder, weights=AUTO))
     embed = load_embed(cfg)
     assert isinstance(embed, RoutedEmbedder) and len(embed.experts) == 2  # alsa, alsa_night
     rows = embed([CLEAR, DARK])
@@ -148,8 +148,8 @@ def test_auto_loads_the_shipped_experts_once_each() -> None:
 
 def test_only_an_sjdl_fog_expert_gets_foggy_crops_as_seen() -> None:
     auto = replace(AppearanceConfig(), embedder=replace(AppearanceConfig().embedder, weights=AUTO))
-    assert wants_foggy_crops(auto)  # the shipped fog expert is SJDL
-    assert not wants_foggy_crops(replace(auto, sjdl_expert="alsa"))
+    assert not wants_foggy_crops(auto)  # the default fog expert is ALSA
+    assert wants_foggy_crops(replace(auto, sjdl_expert="sjdl"))
     assert not wants_foggy_crops(AppearanceConfig())  # alsa alone: dehazed crops
 
 
