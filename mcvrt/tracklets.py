@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from array import array
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,6 +126,18 @@ class StoredRun:
     stage_seconds: dict[str, float]
 
 
+def stack_embeddings(tracklets: Sequence[Tracklet], rows: Sequence[int] | None = None
+                     ) -> np.ndarray:
+    """(len(tracklets), D) float32: the embeddings of `rows` (default all), zero-padded to the
+    longest of them; zero rows for the others."""
+    rows = range(len(tracklets)) if rows is None else rows
+    out = np.zeros((len(tracklets), max((len(tracklets[r].embedding) for r in rows), default=0)),
+                   np.float32)
+    for r in rows:
+        out[r, : len(tracklets[r].embedding)] = tracklets[r].embedding
+    return out
+
+
 def save_run(out_dir: Path, run: StoredRun) -> list[Path]:
     """Write ``tracklets.npz`` (the tracklets' arrays) and ``tracklets.json`` (cameras, config,
     counts, times, each tracklet's `extra`), each atomically; returns both paths.
@@ -132,10 +145,7 @@ def save_run(out_dir: Path, run: StoredRun) -> list[Path]:
     Embeddings are zero-padded to the longest; each tracklet's own length is kept.
     """
     tracklets = run.tracklets
-    dim = max((len(t.embedding) for t in tracklets), default=0)
-    embeddings = np.zeros((len(tracklets), dim), np.float32)
-    for row, t in enumerate(tracklets):
-        embeddings[row, : len(t.embedding)] = t.embedding
+    embeddings = stack_embeddings(tracklets)
     arrays = {name: np.array([getattr(t, name) for t in tracklets]) for name in PER_TRACKLET}
     arrays |= {name: np.concatenate([getattr(t, name) for t in tracklets])
                for name in PER_FRAME if tracklets}

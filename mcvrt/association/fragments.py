@@ -17,6 +17,7 @@ import numpy as np
 from mcvrt.association.candidates import Pairs
 from mcvrt.association.scoring import Compare
 from mcvrt.association.table import Table
+from mcvrt.tracklets import stack_embeddings
 
 MAX_TURN_DEG = 45.0  # a continuation heads within this of the fragment it continues
 
@@ -53,10 +54,7 @@ def fragment_pairs(table: Table, rules: FragmentRules, compare: Compare | None =
     first, second, gap = first[keep], second[keep], gap[keep]
     # the tracklets' own embeddings: short tracklets, which take no part in cross-camera
     # matching (``min_tracklet_frames``), are the usual fragments
-    embeddings = np.zeros((len(table), max((len(t.embedding) for t in table.tracklets),
-                                           default=0)), np.float32)
-    for row, tracklet in enumerate(table.tracklets):
-        embeddings[row, : len(tracklet.embedding)] = tracklet.embedding
+    embeddings = stack_embeddings(table.tracklets, np.flatnonzero(table.has_embedding))
     left, right = (embeddings, embeddings) if compare is None else compare(embeddings, table)
     score = np.einsum("ij,ij->i", left[first], right[second]).astype(np.float64)
     keep = score >= rules.min_similarity

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mcvrt.tracklets import stack_embeddings
 from mcvrt.types import Tracklet, TrackletKey
 
 
@@ -57,10 +58,7 @@ class Table:
         has = np.array([bool(np.any(t.embedding)) for t in ordered], dtype=bool)
         frames = np.array([len(t.frames) for t in ordered], dtype=np.int64)
         usable = has & (frames >= min_frames)
-        dim = max((len(ordered[row].embedding) for row in np.flatnonzero(usable)), default=0)
-        embeddings = np.zeros((len(ordered), dim), np.float32)
-        for row in np.flatnonzero(usable):
-            embeddings[row] = ordered[row].embedding
+        embeddings = stack_embeddings(ordered, np.flatnonzero(usable))
         camera_ids = tuple(sorted({t.camera_id for t in ordered}))
         code = {camera: i for i, camera in enumerate(camera_ids)}
         cameras = np.array([code[t.camera_id] for t in ordered], dtype=np.int64)
