@@ -214,11 +214,11 @@ class MatchingConfig:
     link_rounds: int = 2  # rounds of matching with a camera-link model learned from the run
     link_min_similarity: float = 0.87  # confident pairs (mutual best) the model starts from
     link_min_transitions: int = 3  # a camera pair needs this many consistent transitions
-    link_margin_s: float = 0.5  # added to both ends of a learned travel-time window
+    link_margin_s: float = 0.25  # added to both ends of a learned travel-time window
     link_confidence: float = 0.5  # a learned window: upper confidence bound on the travel times
     link_seed_confidence: float = 0.75  # the same for the first round's windows (confident pairs
     # alone): wider, so that round finds the transitions just outside the pairs' range
-    link_margin: float = 0.5  # added around learned exit / entry boxes: share of the view size
+    link_margin: float = 1.0  # added around learned exit / entry boxes: share of the view size
     fragments: bool = True  # re-link fragments of one vehicle within a camera first
     fragment_max_gap_s: float = 5.0  # longest gap between a fragment's end and the next's start
     fragment_min_similarity: float = 0.8  # least appearance score of two fragments

@@ -171,7 +171,7 @@ class LinkLearning:
 
     min_transitions: int  # a camera pair needs this many consistent transitions
     margin_s: float  # added to both ends of the travel-time window
-    margin: float  # added around the exit and entry boxes, as a share of the view
+    margin: float  # added around the exit and entry boxes, as a share of the view (1: all)
     confidence: float = 0.5  # the window is this upper confidence bound on their range
     spread: float = 3.0  # inlier headings lie within this many robust deviations of the mean
 
@@ -182,6 +182,7 @@ class LinkLearning:
 # degrees times `spread` from the mean, are wrong pairs
 FLOORS = {"xy": 40.0, "heading": 20.0}
 GAP_JUMP_S = 3.0
+END_RUN = 3  # travel times apart from the rest at an end of the window: fewer are wrong pairs
 HEADING_MARGIN_DEG, MIN_TOLERANCE_DEG = 15.0, 45.0  # a learned zone's heading tolerance
 
 
@@ -214,10 +215,10 @@ def learn_topology(table: Table, first: np.ndarray, second: np.ndarray,
             continue
         low, high = _support(gaps[k][keep], rules.confidence)
         link = Link(low - rules.margin_s, high + rules.margin_s,
-                    _zone(exit_xy[a[keep]], exit_heading[a[keep]],
-                          rules.margin * table.view_wh[code // n]),
-                    _zone(entry_xy[b[keep]], entry_heading[b[keep]],
-                          rules.margin * table.view_wh[code % n]),
+                    _zone(exit_xy[a[keep]], exit_heading[a[keep]], rules.margin,
+                          table.view_wh[code // n]),
+                    _zone(entry_xy[b[keep]], entry_heading[b[keep]], rules.margin,
+                          table.view_wh[code % n]),
                     int(keep.sum()))
         topology[(table.camera_ids[code // n], table.camera_ids[code % n])] = link
     return topology
@@ -237,20 +238,28 @@ def _isolated(points: np.ndarray, floor: float) -> np.ndarray:
 
 
 def _bulk(gaps: np.ndarray) -> np.ndarray:
-    """Mask of the travel times in the bulk: those with another travel time within
-    `GAP_JUMP_S` or within the longest step n - 1 spacings of a uniform sample reach with 95 %
-    probability (exponential spacings of mean ``median step / ln 2``: ``mean * (ln(n - 1) +
-    ln 20)``), whichever is longer. A wrong pair's travel time falls anywhere, so it lies apart
-    alone; a group of right ones apart from the rest (the confident pairs leave holes in the
-    true spread) stays. Two wrong pairs close together would stay too: rare, accepted."""
+    """Mask of the travel times in the bulk. The sorted times split into runs at every step
+    longer than `GAP_JUMP_S` and than the longest step n - 1 spacings of a uniform sample reach
+    with 95 % probability (exponential spacings of mean ``median step / ln 2``: ``mean *
+    (ln(n - 1) + ln 20)``). A wrong pair's travel time falls anywhere, so it lies apart: a run
+    of one is dropped wherever it lies, and a run of fewer than `END_RUN` at either end (two
+    wrong pairs close together would stretch the window) while a larger run remains. A larger
+    group of right ones apart from the rest (the confident pairs leave holes in the true
+    spread) stays."""
     if len(gaps) < 3:
         return np.ones(len(gaps), bool)
     order = np.argsort(gaps, kind="stable")
     steps = np.diff(gaps[order])
     longest = float(np.median(steps)) / np.log(2.0) * (np.log(len(steps)) + np.log(20.0))
-    apart = steps > max(GAP_JUMP_S, longest)
+    run = np.r_[0, np.cumsum(steps > max(GAP_JUMP_S, longest))]  # run number of each time
+    size = np.bincount(run)
+    lo, hi = 0, len(size) - 1
+    while lo < hi and size[lo] < END_RUN and size[lo + 1 :].max() >= END_RUN:
+        lo += 1
+    while hi > lo and size[hi] < END_RUN and size[lo:hi].max() >= END_RUN:
+        hi -= 1
     keep = np.zeros(len(gaps), bool)
-    keep[order] = ~(np.r_[True, apart] & np.r_[apart, True])  # apart from both neighbours
+    keep[order] = (size[run] > 1) & (run >= lo) & (run <= hi)
     return keep
 
 
@@ -286,12 +295,13 @@ def _angle_off(degrees: np.ndarray, centre: float) -> np.ndarray:
     return np.abs((degrees - centre + 180.0) % 360.0 - 180.0)
 
 
-def _zone(xy: np.ndarray, heading: np.ndarray, margin: np.ndarray) -> Zone:
-    """The box around `xy`, widened by `margin` (x, y pixels) and by the mean spacing of the
-    points (what so few points likely missed), headed at the circular mean of the known
-    headings with a tolerance covering them."""
+def _zone(xy: np.ndarray, heading: np.ndarray, margin: float, view_wh: np.ndarray) -> Zone:
+    """The box around `xy`, widened by `margin` times the view size (`view_wh`) and by the
+    mean spacing of the points (what so few points likely missed), clipped to the view; headed
+    at the circular mean of the known headings with a tolerance covering them."""
     spacing = (xy.max(axis=0) - xy.min(axis=0)) / max(len(xy) - 1, 1)
-    low, high = xy.min(axis=0) - margin - spacing, xy.max(axis=0) + margin + spacing
+    low = np.maximum(xy.min(axis=0) - margin * view_wh - spacing, 0.0)
+    high = np.minimum(xy.max(axis=0) + margin * view_wh + spacing, view_wh)
     known = heading[~np.isnan(heading)]
     if not len(known):
         return Zone((*low.tolist(), *high.tolist()))
