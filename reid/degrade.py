@@ -35,7 +35,7 @@ def darken(
 ) -> np.ndarray:
     """Multiply every pixel by `factor`, then add Gaussian noise of `noise_std` (8-bit units).
 
-    `darken(img)` is ALSA's "darker" data (×0.3, no noise); `noise_std > 0` needs `rng`.
+    `darken(img)` is ALSA's "darker" data (x0.3, no noise); `noise_std > 0` needs `rng`.
     """
     _check_image(img)
     if not 0.0 <= factor <= 1.0:

@@ -1,6 +1,6 @@
 """Fog on (B, 3, H, W) RGB batches in [0, 1]: the synthetic stream and a "real" stand-in.
 
-Atmospheric scattering `I = J·t + A·(1 − t)`, `t = exp(−β·d)`, with the network-free pseudo-depth
+Atmospheric scattering `I = J·t + A·(1 - t)`, `t = exp(-β·d)`, with the network-free pseudo-depth
 of `reid.degrade.pseudo_depth` computed on the clean image J (methods.md §3.5). It runs after the
 training augmentation, so a foggy image and its clean target are always aligned (S15).
 (`reid.degrade.fog` is the one-image uint8 form with a scalar β and grey A; this batched form

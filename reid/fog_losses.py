@@ -92,9 +92,9 @@ def total_variation_loss(images: Tensor) -> Tensor:
 
 
 def self_constraint_loss(output: Tensor, reference: Tensor, eps: float = 1e-8) -> Tensor:
-    """L_SC = −mean over (b, c, u, v) of cos(φ_output − φ_reference) of the 2-D spectra (S8).
+    """L_SC = -mean over (b, c, u, v) of cos(φ_output - φ_reference) of the 2-D spectra (S8).
 
-    Per-frequency phase cosine, so it is −1 for output = reference and invariant to scaling
+    Per-frequency phase cosine, so it is -1 for output = reference and invariant to scaling
     either image by c > 0. (The literal flattened-spectrum cosine equals the pixel-space cosine by
     Parseval and would not isolate phase.) `eps` keeps gradients finite at zero-magnitude bins.
     """

@@ -280,7 +280,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", help="output folder (default: the config's out_dir)")
     parser.add_argument(
         "--set",
-        nargs="*",
+        nargs="+",
+        action="extend",  # a repeated --set adds to the earlier ones
         default=[],
         metavar="KEY=VALUE",
         help="dotted overrides, values in YAML syntax (optim.epochs=5)",

@@ -83,3 +83,14 @@ def test_learning_rate_warms_up_linearly_then_steps_down() -> None:
                                     "optim.gamma": 0.1})
     factors = [cfg.optim.lr_factor(e) for e in range(10)]
     np.testing.assert_allclose(factors, [0.1, 0.325, 0.55, 0.775, 1, 1, 0.1, 0.1, 0.01, 0.01])
+
+
+def test_cli_keeps_every_repeated_set(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(reid.train, "train_from_yaml",
+                        lambda config, overrides: seen.update(overrides) or Path("best.pt"))
+    reid.train.main([str(SMOKE), "--set", "augment.night_camera=0.6", "optim.epochs=3",
+                     "--set", "model.backbone.weights=trunk.pt", "--out", "o"])
+    assert seen == {"augment.night_camera": 0.6, "optim.epochs": 3,
+                    "model.backbone.weights": "trunk.pt", "out_dir": "o"}
+    assert capsys.readouterr().out.strip() == "best.pt"
