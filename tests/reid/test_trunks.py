@@ -88,3 +88,12 @@ def test_untrained_imagenet_trunk_embeds_crops_and_flip_averages_mirror_images()
     mirrored = flipped([c[:, ::-1].copy() for c in crops])
     np.testing.assert_allclose(mirrored, b, atol=1e-4)  # flip-averaging is mirror-invariant
     assert not np.allclose(a, b, atol=1e-4)
+
+
+def test_a_reid_checkpoint_starts_a_trunk_from_its_trained_trunk() -> None:
+    shipped = Path(__file__).resolve().parents[2] / "reid" / "weights" / "alsa.pt"
+    blob = torch.load(shipped, map_location="cpu", weights_only=True)["state_dict"]
+    trunk = build_trunk("mobilenetv2", str(shipped)).layers.state_dict()
+    assert len(trunk) == sum(k.startswith("net.trunk.") for k in blob)
+    for key, value in trunk.items():
+        torch.testing.assert_close(value, blob[f"net.trunk.{key}"].to(value.dtype))
