@@ -105,6 +105,8 @@ def _read_state(path: Path) -> dict[str, torch.Tensor]:
     except Exception as exc:  # torch raises several types for truncated/corrupt files
         first = str(exc).splitlines()[0]
         raise ConfigError(f"cannot read backbone weights {path}: {first}") from None
+    if not isinstance(state, dict):
+        raise ConfigError(f"{path}: not a state_dict or reid checkpoint")
     if isinstance(state.get("state_dict"), dict):
         state = {k.removeprefix(CHECKPOINT_TRUNK): v.float() if v.is_floating_point() else v
                  for k, v in state["state_dict"].items() if k.startswith(CHECKPOINT_TRUNK)}

@@ -56,6 +56,9 @@ def test_weights_of_another_network_or_without_offline_source_are_one_clear_erro
     torch.save(torchvision.models.resnet18().state_dict(), tmp_path / "r18.pth")
     with pytest.raises(ConfigError, match=r"not a mobilenetv2 state_dict \(120 trunk tensors"):
         build_trunk("mobilenetv2", str(tmp_path / "r18.pth"))
+    torch.save(torch.zeros(3), tmp_path / "tensor.pt")
+    with pytest.raises(ConfigError, match="not a state_dict or reid checkpoint"):
+        build_trunk("mobilenetv2", str(tmp_path / "tensor.pt"))
     with pytest.raises(ConfigError, match="no offline ImageNet weights for resnet50"):
         build_trunk("resnet50", IMAGENET)
     with pytest.raises(ConfigError, match="unknown trunk 'vgg'"):
