@@ -31,6 +31,7 @@ from reid.data.transforms import (
     AugmentConfig,
     augment,
     darkened_subset,
+    random_fog,
     random_low_light,
     random_night_camera,
 )
@@ -331,7 +332,8 @@ class ImageCache:
         augment_cfg: AugmentConfig | None = None,
         generator: torch.Generator | None = None,
     ) -> Batch:
-        """Images at `indices` as a Batch; augmented (random low light, then geometry) if asked."""
+        """Images at `indices` as a Batch; augmented (random low light, night camera, fog, then
+        geometry) if asked."""
         images = self.images[list(indices)]
         if augment_cfg is not None:
             generator = generator or torch.Generator()
@@ -339,7 +341,7 @@ class ImageCache:
             images = random_night_camera(images, augment_cfg.night_camera, generator)
         tensor = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
         if augment_cfg is not None:
-            tensor = augment(tensor, augment_cfg, generator)
+            tensor = augment(random_fog(tensor, augment_cfg.fog, generator), augment_cfg, generator)
         picked = [self.samples[i] for i in indices]
         return Batch(
             tensor, torch.tensor([s.pid for s in picked]), torch.tensor([s.camid for s in picked])

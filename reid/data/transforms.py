@@ -16,6 +16,7 @@ from torch import Tensor
 
 from reid import degrade
 from reid.config import require
+from reid.fog import SYNTHETIC_FOG, add_fog
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 LOW_LIGHT_GAIN = (0.02, 0.3)  # linear-light gain range of the low-light variant
@@ -30,6 +31,7 @@ class AugmentConfig:
     low_light: float = 0.0  # probability of replacing an image by a random low-light version
     # probability of replacing an image by a random night street-camera picture (`NIGHT_CAMERA`)
     night_camera: float = 0.0
+    fog: float = 0.0  # probability of synthetic fog on an image (`reid.fog.SYNTHETIC_FOG`)
     dark_fraction: float = 0.1  # paper protocol: this fixed fraction of the train images ...
     dark_factor: float = 0.3  # ... is multiplied by this factor once (methods.md §1.8)
     # new cameras see vehicles at other sizes and colours: with probability `rescale` an image is
@@ -43,8 +45,8 @@ class AugmentConfig:
     jitter: float = 0.3
 
     def __post_init__(self) -> None:
-        for name in ("flip", "erase", "low_light", "night_camera", "dark_fraction", "rescale",
-                     "color"):
+        for name in ("flip", "erase", "low_light", "night_camera", "fog", "dark_fraction",
+                     "rescale", "color"):
             require(0.0 <= getattr(self, name) <= 1.0, f"augment.{name} must be in [0, 1]")
         require(self.pad >= 0, "augment.pad must be >= 0")
         lo, hi = self.erase_area
@@ -109,6 +111,19 @@ def random_night_camera(images: np.ndarray, p: float, generator: torch.Generator
                     for k, r in NIGHT_CAMERA.items()}
             gain = draw.pop("gain")
             out[i] = degrade.low_light(images[i][..., ::-1], gain, rng, **draw)[..., ::-1]  # BGR
+    return out
+
+
+def random_fog(images: Tensor, p: float, generator: torch.Generator) -> Tensor:
+    """Each image of a (B, 3, H, W) float batch in [0, 1], with probability `p`, through
+    `reid.fog.add_fog` at the synthetic ranges (the paper's FVRID_Syn; `REAL_FOG` stays for
+    evaluation). At p = 0 nothing is drawn."""
+    if p <= 0:
+        return images
+    picked = (torch.rand(len(images), generator=generator) < p).nonzero().flatten()
+    out = images.clone()
+    if len(picked):
+        out[picked] = add_fog(images[picked], SYNTHETIC_FOG, generator)
     return out
 
 

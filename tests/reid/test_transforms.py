@@ -10,6 +10,7 @@ from reid.data.transforms import (
     AugmentConfig,
     augment,
     color_jitter,
+    random_fog,
     random_night_camera,
     rescale,
 )
@@ -68,3 +69,17 @@ def test_night_camera_replaces_the_picked_images_only() -> None:
     assert torch.equal(generator.get_state(), torch.Generator().manual_seed(0).get_state())
     again = random_night_camera(images, 1.0, torch.Generator().manual_seed(0))
     assert np.array_equal(night, again)
+
+
+def test_fog_veils_the_picked_images_only() -> None:
+    """p = 1 pulls every dark image towards the airlight; p = 0 leaves the batch and the
+    generator's stream alone; p = 0.5 fogs some images and keeps the others exactly."""
+    images = torch.full((8, 3, 16, 16), 0.1)
+    foggy = random_fog(images, 1.0, torch.Generator().manual_seed(0))
+    assert foggy.shape == images.shape and (foggy.mean(dim=(1, 2, 3)) > 0.2).all()
+    generator = torch.Generator().manual_seed(0)
+    assert torch.equal(random_fog(images, 0.0, generator), images)
+    assert torch.equal(generator.get_state(), torch.Generator().manual_seed(0).get_state())
+    half = random_fog(images, 0.5, torch.Generator().manual_seed(1))
+    kept = (half == images).flatten(1).all(dim=1)
+    assert 0 < int(kept.sum()) < len(images)
