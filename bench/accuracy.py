@@ -278,8 +278,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--config", type=Path, help="pipeline YAML (default: configs/default.yaml)")
     p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                    help="pipeline config overrides, e.g. matching.min_similarity=0.8")
-    p.add_argument("--reid", help="embedder: a shipped model name (default: the config's, alsa), "
-                   "color-histogram, a reid checkpoint or auto")
+    p.add_argument("--reid", help="embedder: a shipped model name (default: the config's, "
+                   "alsa_night), color-histogram, a reid checkpoint or auto")
     p.add_argument("--detector", help=f"YOLO weights (default: {DETECTOR})")
     p.add_argument("--rescore", action="store_true",
                    help="score the run folders already in --out, without running the pipeline")

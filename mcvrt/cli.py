@@ -52,7 +52,8 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("runs/latest"), help="output folder")
     p.add_argument("--detector", help="YOLO weights: model name, .pt/.onnx file or "
                    f"*_openvino_model folder (default: ${DETECTOR_ENV} if set, else the config's)")
-    p.add_argument("--reid", help="appearance model: a reid checkpoint path, 'auto' "
+    p.add_argument("--reid", help="appearance model: a shipped model (alsa_night: the "
+                   "default, alsa, sjdl), a reid checkpoint path, 'auto' "
                    "(ALSA, and a night expert for night cameras; twice the embedding), "
                    "'color-histogram' or 'imagenet:mobilenetv2' (untrained ImageNet features; "
                    "baselines)")

@@ -139,7 +139,7 @@ class EnhanceConfig:
 @dataclass(frozen=True)
 class AppearanceConfig:
     # weights: a shipped model name, a checkpoint, "auto", "color-histogram" or "imagenet:<trunk>"
-    embedder: EmbedderConfig = field(default_factory=lambda: EmbedderConfig(weights="alsa"))
+    embedder: EmbedderConfig = field(default_factory=lambda: EmbedderConfig(weights="alsa_night"))
     alsa_expert: str = "alsa"  # with weights "auto": the day expert (a shipped name or a path)
     night_expert: str = "alsa_night"  # with weights "auto": the night expert (name or path)
     # with weights "auto": the fog expert (name or path); ALSA on dehazed crops beat SJDL on the
