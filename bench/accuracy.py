@@ -68,8 +68,9 @@ class Scene:
         return yaml.safe_dump(self.config, sort_keys=False, width=100)
 
 
-def load_scenes(path: Path = SCENES) -> dict[str, Scene]:
-    """Every scene of the set file, expanded; ConfigError names a bad row."""
+def load_scenes(path: Path = SCENES, seed_offset: int = 0) -> dict[str, Scene]:
+    """Every scene of the set file, expanded, each seed + `seed_offset` (another draw of the
+    same scenes: other vehicles' order, lanes, timing and noise); ConfigError names a bad row."""
     try:
         data = yaml.safe_load(path.read_text())
         common, views, rows = data["common"], data["views"], data["scenes"]
@@ -79,7 +80,8 @@ def load_scenes(path: Path = SCENES) -> dict[str, Scene]:
     scenes = {}
     for name, row in rows.items():
         try:
-            scenes[name] = expand(name, row, views, common, sensors)
+            seeded = {**row, "seed": row["seed"] + seed_offset} if "seed" in row else row
+            scenes[name] = expand(name, seeded, views, common, sensors)
             from_mapping(ScenarioConfig, rooted(scenes[name].config))  # checks every key
         except (ConfigError, KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{path}: scene {name}: {exc}") from None
@@ -273,7 +275,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--scenes", nargs="+", metavar="NAME", help="a subset (default: all)")
     p.add_argument("--scene-file", type=Path, default=SCENES, help="the set's definition")
-    p.add_argument("--cache", type=Path, default=CACHE, help="rendered scenes, kept between runs")
+    p.add_argument("--seed-offset", type=int, default=0, metavar="N",
+                   help="add N to every scene's seed: a held-out draw of the same set (the "
+                   "docs' second, third and fourth seeds are 1000, 2000 and 3000)")
+    p.add_argument("--cache", type=Path,
+                   help=f"rendered scenes, kept between runs (None: {CACHE}, or "
+                   f"{CACHE}_seedN with --seed-offset N)")
     p.add_argument("--out", type=Path, default=OUT, help="run folders and results")
     p.add_argument("--config", type=Path, help="pipeline YAML (default: configs/default.yaml)")
     p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
@@ -284,7 +291,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--rescore", action="store_true",
                    help="score the run folders already in --out, without running the pipeline")
     args, argv = parse(p, argv)
-    scenes = load_scenes(args.scene_file)
+    scenes = load_scenes(args.scene_file, args.seed_offset)
+    cache = args.cache or (CACHE if not args.seed_offset
+                           else CACHE.with_name(f"{CACHE.name}_seed{args.seed_offset}"))
     unknown = sorted(set(args.scenes or ()) - set(scenes))
     if unknown:
         raise InputError(f"unknown scene {unknown[0]!r}; the set has {', '.join(scenes)}")
@@ -305,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     for scene in bar:
         bar.set_postfix_str(f"{scene.name}: render")
         t = time.perf_counter()
-        folder = render(scene, args.cache)
+        folder = render(scene, cache)
         timing[scene.name] = {"render_s": round(time.perf_counter() - t, 1)}
         if not args.rescore:
             bar.set_postfix_str(f"{scene.name}: run")
@@ -325,6 +334,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
              f"{s['cross_over_oracle']:.2f}"] for name, s in scores.items()]
     digest = hashlib.sha256(args.scene_file.read_bytes()).hexdigest()[:12]
     results = {"scene_file": str(args.scene_file), "scene_file_sha256": digest,
+               "seed_offset": args.seed_offset,
                "pipeline": None if args.rescore else plain(cfg), "seconds": total, "timing": timing,
                "scenes": scores} | totals
     return report("accuracy", f"Accuracy on the evaluation set ({title}; {total:.0f} s)",

@@ -91,3 +91,12 @@ def test_groups_give_mean_and_spread() -> None:
     assert totals["camera_idf1_by_condition"]["day"]["n"] == 7
     text = markdown(scores, totals, "test")
     assert "| all scenes | 3 | 0.800 (0.800-0.800) | 0.400 (0.200-0.600) |" in text
+
+
+def test_a_seed_offset_draws_the_same_scenes_again() -> None:
+    """Every seed moves by the offset; everything else about a scene stays."""
+    base, moved = load_scenes(), load_scenes(seed_offset=1000)
+    assert base.keys() == moved.keys()
+    for name, scene in base.items():
+        assert moved[name].config["seed"] == scene.config["seed"] + 1000
+        assert {**moved[name].config, "seed": 0} == {**scene.config, "seed": 0}
