@@ -184,6 +184,7 @@ class ScenarioConfig:
                     f"link {link.from_camera} -> {link.to_camera} names an unknown camera")
             require(link.from_camera != link.to_camera, "a link must join two different cameras")
         require(self.fps > 0 and self.duration_s > 0, "fps and duration_s must be > 0")
+        require(self.seed >= 0, "seed must be >= 0")
         require(self.background is not None or all(c.background for c in self.cameras),
                 "background is needed unless every camera has its own")
         links = {(k.from_camera, k.to_camera) for k in self.links}

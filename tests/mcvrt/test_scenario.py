@@ -238,6 +238,7 @@ def test_bad_routes_fail_clearly(world: Path) -> None:
         ("name: cam2", "name: camB", ConfigError, "must end in digits"),
         ("to_camera: cam2", "to_camera: cam9", ConfigError, "unknown camera"),
         ("vehicles: 4", "vehicles: 40", ConfigError, "only 5 identities"),
+        ("seed: 3", "seed: -1", ConfigError, "seed must be >= 0"),
         ("headway_s: 0.3", "headway_s: 1.5", ConfigError, "cannot fit 4 vehicles into 2.0 s"),
         ("headway_s: 0.3", "headway_s: 0.3, speed: 3", ConfigError, "unknown key 'traffic.speed'"),
         ("condition: day", "condition: rain", ConfigError, "condition must be one of"),
