@@ -73,6 +73,10 @@ def load_scenes(path: Path = SCENES, seed_offset: int = 0) -> dict[str, Scene]:
     same scenes: other vehicles' order, lanes, timing and noise); ConfigError names a bad row."""
     try:
         data = yaml.safe_load(path.read_text())
+        if "base" in data:  # common, views and sensors of another set file, this one's added
+            base = yaml.safe_load((path.parent / data.pop("base")).read_text())
+            data = {key: {**base.get(key, {}), **data.get(key, {})}
+                    for key in ("common", "views", "sensors")} | {"scenes": data["scenes"]}
         common, views, rows = data["common"], data["views"], data["scenes"]
         sensors = data.get("sensors", {})
     except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.accuracy import camera, load_scenes, markdown, pipeline_config, rooted, summary
+from bench.accuracy import SCENES, camera, load_scenes, markdown, pipeline_config, rooted, summary
 from mcvrt.errors import McvrtError
 from mcvrt.scenario import ScenarioConfig
 from reid.config import from_mapping, load_yaml
@@ -100,3 +100,23 @@ def test_a_seed_offset_draws_the_same_scenes_again() -> None:
     for name, scene in base.items():
         assert moved[name].config["seed"] == scene.config["seed"] + 1000
         assert {**moved[name].config, "seed": 0} == {**scene.config, "seed": 0}
+
+
+def test_the_cross_check_set_builds_on_the_evaluation_set() -> None:
+    """crosscheck.yaml takes the evaluation set's views and sensors, adds its own sensors, and
+    holds camera combinations the evaluation set does not."""
+    cross = load_scenes(SCENES.parent / "crosscheck.yaml")
+    tuned = load_scenes()
+    assert len(cross) >= 8 and not cross.keys() & tuned.keys()
+    assert not {s.views for s in cross.values()} & {s.views for s in tuned.values()}
+    assert {s.group for s in cross.values()} == {"day", "night/fog"}
+    sensors = {c["sensor"]["read_noise"] for s in cross.values() for c in s.config["cameras"]
+               if "sensor" in c}
+    assert {10.0, 3.0, 5.0} <= sensors  # its grainy and soft sensors, evalset's cctv_dim
+
+
+def test_a_set_file_names_a_missing_base_in_one_error(tmp_path: Path) -> None:
+    path = tmp_path / "set.yaml"
+    path.write_text("base: nosuch.yaml\nscenes: {}\n")
+    with pytest.raises(ConfigError, match="cannot read scene set"):
+        load_scenes(path)
