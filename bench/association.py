@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.accuracy import CACHE, load_scenes
+from bench.accuracy import CACHE, SCENES, load_scenes
 from bench.common import ROOT, entry, parse, report
 from mcvrt.api import parse_overrides
 from mcvrt.association import NO_LINKS
@@ -99,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--runs", type=Path, required=True,
                    help="a `bench.accuracy --out` folder: one stored run per scene")
+    p.add_argument("--scene-file", type=Path, default=SCENES,
+                   help="the set the runs are of (bench.accuracy --scene-file)")
     p.add_argument("--cache", type=Path, default=CACHE, help="the rendered scenes")
     p.add_argument("--out", type=Path, default=OUT, help="rematch folders and results")
     p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
@@ -108,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                    help="camera pairs with fewer true transitions are left out of the fit")
     args, argv = parse(p, argv)
     common = parse_overrides(args.set)
-    scenes = [s for s in load_scenes() if (args.runs / s / "tracklets.json").is_file()]
+    scenes = [s for s in load_scenes(args.scene_file) if (args.runs / s / "tracklets.json").is_file()]
     if not scenes:
         raise InputError(f"no stored runs of the evaluation set in {args.runs}")
     results: dict[str, dict[str, Any]] = {}
