@@ -283,8 +283,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                    help="add N to every scene's seed: a held-out draw of the same set (the "
                    "docs' second, third and fourth seeds are 1000, 2000 and 3000)")
     p.add_argument("--cache", type=Path,
-                   help=f"rendered scenes, kept between runs (None: {CACHE}, or "
-                   f"{CACHE}_seedN with --seed-offset N)")
+                   help=f"rendered scenes, kept between runs (None: {CACHE.parent}/ and the "
+                   "scene file's name, e.g. evalset, with _seedN after it with --seed-offset N)")
     p.add_argument("--out", type=Path, default=OUT, help="run folders and results")
     p.add_argument("--config", type=Path, help="pipeline YAML (default: configs/default.yaml)")
     p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
@@ -296,8 +296,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                    help="score the run folders already in --out, without running the pipeline")
     args, argv = parse(p, argv)
     scenes = load_scenes(args.scene_file, args.seed_offset)
-    cache = args.cache or (CACHE if not args.seed_offset
-                           else CACHE.with_name(f"{CACHE.name}_seed{args.seed_offset}"))
+    cache = args.cache or CACHE.with_name(
+        args.scene_file.stem + (f"_seed{args.seed_offset}" if args.seed_offset else ""))
     unknown = sorted(set(args.scenes or ()) - set(scenes))
     if unknown:
         raise InputError(f"unknown scene {unknown[0]!r}; the set has {', '.join(scenes)}")

@@ -101,7 +101,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                    help="a `bench.accuracy --out` folder: one stored run per scene")
     p.add_argument("--scene-file", type=Path, default=SCENES,
                    help="the set the runs are of (bench.accuracy --scene-file)")
-    p.add_argument("--cache", type=Path, default=CACHE, help="the rendered scenes")
+    p.add_argument("--cache", type=Path,
+                   help="the rendered scenes (default: runs/ and the scene file's name)")
     p.add_argument("--out", type=Path, default=OUT, help="rematch folders and results")
     p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
@@ -110,9 +111,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                    help="camera pairs with fewer true transitions are left out of the fit")
     args, argv = parse(p, argv)
     common = parse_overrides(args.set)
-    scenes = [s for s in load_scenes(args.scene_file) if (args.runs / s / "tracklets.json").is_file()]
+    args.cache = args.cache or CACHE.with_name(args.scene_file.stem)
+    scenes = [s for s in load_scenes(args.scene_file)
+              if (args.runs / s / "tracklets.json").is_file()]
     if not scenes:
-        raise InputError(f"no stored runs of the evaluation set in {args.runs}")
+        raise InputError(f"no stored runs of {args.scene_file.name}'s scenes in {args.runs}")
     results: dict[str, dict[str, Any]] = {}
     start = time.perf_counter()
     for variant in args.variants:
