@@ -79,7 +79,7 @@ def load_scenes(path: Path = SCENES, seed_offset: int = 0) -> dict[str, Scene]:
                     for key in ("common", "views", "sensors")} | {"scenes": data["scenes"]}
         common, views, rows = data["common"], data["views"], data["scenes"]
         sensors = data.get("sensors", {})
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"cannot read scene set {path}: {exc}".splitlines()[0]) from None
     scenes = {}
     for name, row in rows.items():
