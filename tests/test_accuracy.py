@@ -1,12 +1,15 @@
-"""The accuracy evaluation set (`bench.accuracy`): scenes, overrides, tables; nothing rendered."""
+"""The accuracy evaluation set (`bench.accuracy`), its scenes, overrides and tables, and the
+learned-window check of `bench.association`; nothing rendered."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from bench.accuracy import SCENES, camera, load_scenes, markdown, pipeline_config, rooted, summary
+from bench.association import true_transitions, window_fit
 from mcvrt.errors import McvrtError
 from mcvrt.scenario import ScenarioConfig
 from reid.config import from_mapping, load_yaml
@@ -120,3 +123,28 @@ def test_a_set_file_names_a_missing_base_in_one_error(tmp_path: Path) -> None:
     path.write_text("base: nosuch.yaml\nscenes: {}\n")
     with pytest.raises(ConfigError, match="cannot read scene set"):
         load_scenes(path)
+
+
+def test_true_transitions_and_the_window_fit(tmp_path: Path) -> None:
+    """The learned-window check of `bench.association`: true travel times from each vehicle's
+    sightings, and how a topology's window holds them (share inside, ends off in seconds)."""
+    sightings = [  # (camera, first frame, last frame) of each vehicle, fps 10
+        [("cam1", 0, 20), ("cam2", 50, 70)],  # cam1 -> cam2 in 3.0 s
+        [("cam1", 10, 30), ("cam2", 80, 90), ("cam3", 100, 110)],  # 5.0 s, then 1.0 s
+        [("cam2", 5, 15), ("cam1", None, None)],  # never in view of cam1: no transition
+    ]
+    scenario = {"fps": 10.0, "identities": [
+        {"appearances": [{"camera": c, "first_frame": f, "last_frame": last}
+                         for c, f, last in seen]} for seen in sightings]}
+    (tmp_path / "scenario.json").write_text(json.dumps(scenario))
+    truth = true_transitions(tmp_path)
+    assert truth == {("cam1", "cam2"): [3.0, 5.0], ("cam1", "cam3"): [7.0],
+                     ("cam2", "cam3"): [1.0]}
+    learned = tmp_path / "topology.yaml"
+    learned.write_text("pairs:\n- {cameras: [cam1, cam2], one_way: true, min_s: 2.5, max_s: 4.0}\n")
+    fit = window_fit(learned, truth, min_transitions=2)
+    assert fit == {"cam1->cam2": {"transitions": 2, "learned": True, "inside": 0.5,
+                                  "min_off_s": pytest.approx(-0.5),
+                                  "max_off_s": pytest.approx(-1.0)}}
+    assert window_fit(tmp_path / "none.yaml", truth, 1)["cam2->cam3"] == {
+        "transitions": 1, "learned": False}
