@@ -215,7 +215,7 @@ class MatchingConfig:
     link_min_similarity: float = 0.87  # confident pairs (mutual best) the model starts from
     link_min_transitions: int = 3  # a camera pair needs this many consistent transitions
     link_margin_s: float = 0.25  # added to both ends of a learned travel-time window
-    link_confidence: float = 0.5  # a learned window: upper confidence bound on the travel times
+    link_confidence: float = 0.6  # a learned window: upper confidence bound on the travel times
     link_seed_confidence: float = 0.75  # the same for the first round's windows (confident pairs
     # alone): wider, so that round finds the transitions just outside the pairs' range
     link_margin: float = 1.0  # added around learned exit / entry boxes: share of the view size

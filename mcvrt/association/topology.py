@@ -176,11 +176,12 @@ class LinkLearning:
     spread: float = 3.0  # inlier headings lie within this many robust deviations of the mean
 
 
-# the smallest deviation each feature is allowed, so that tight clusters keep their inliers:
-# exit / entry points (pixels) this far (and 4x the usual) from all others, travel times this
-# far (and further than chance would put them: `_bulk`) from the bulk, headings this many
-# degrees times `spread` from the mean, are wrong pairs
-FLOORS = {"xy": 40.0, "heading": 20.0}
+# wrong pairs: headings further than this many degrees (at least) times `spread` from the mean
+# (so that tight clusters keep their inliers), travel times this far (and further than chance
+# would put them: `_bulk`) from the bulk. Exit / entry points far from the others are not: the
+# slowest and fastest vehicles leave and enter where others do not, and dropping them cut the
+# windows short (docs/association.md, "Without the exit / entry isolation test")
+HEADING_FLOOR_DEG = 20.0
 GAP_JUMP_S = 3.0
 END_RUN = 3  # travel times apart from the rest at an end of the window: fewer are wrong pairs
 HEADING_MARGIN_DEG, MIN_TOLERANCE_DEG = 15.0, 45.0  # a learned zone's heading tolerance
@@ -191,9 +192,8 @@ def learn_topology(table: Table, first: np.ndarray, second: np.ndarray,
     """Links from transitions: the vehicle of row ``first[k]`` of `table` seen, then that of
     ``second[k]``.
 
-    Per ordered camera pair, transitions whose exit or entry point lies far from all others
-    (`_isolated`), whose heading at either end lies far from the mean, or whose travel time
-    lies outside the bulk (`_bulk`) are dropped as wrong pairs; with at least
+    Per ordered camera pair, transitions whose heading at either end lies far from the mean,
+    or whose travel time lies outside the bulk (`_bulk`), are dropped as wrong pairs; with at least
     ``min_transitions`` left, the link's window is the estimated range of their travel times
     (`_support`) plus ``margin_s`` at each end, and its zones the boxes around their exit /
     entry points, each widened by the margin and by the mean spacing of the points (so a zone
@@ -207,8 +207,7 @@ def learn_topology(table: Table, first: np.ndarray, second: np.ndarray,
     for code in np.unique(pair):
         k = np.flatnonzero(pair == code)
         a, b = first[k], second[k]
-        keep = (~_isolated(exit_xy[a], FLOORS["xy"]) & ~_isolated(entry_xy[b], FLOORS["xy"])
-                & _near_angle(exit_heading[a], rules.spread)
+        keep = (_near_angle(exit_heading[a], rules.spread)
                 & _near_angle(entry_heading[b], rules.spread))
         keep[keep] = _bulk(gaps[k][keep])
         if keep.sum() < rules.min_transitions:
@@ -222,19 +221,6 @@ def learn_topology(table: Table, first: np.ndarray, second: np.ndarray,
                     int(keep.sum()))
         topology[(table.camera_ids[code // n], table.camera_ids[code % n])] = link
     return topology
-
-
-def _isolated(points: np.ndarray, floor: float) -> np.ndarray:
-    """Mask of the points (N, D) far from every other one: a nearest neighbour further than
-    `floor` and 4x the median nearest-neighbour distance. A wrong pair lies apart from the
-    bulk; a spread around the median would let it stretch a wide window, and would drop the
-    points of a second lane (several clusters)."""
-    if len(points) < 3:
-        return np.zeros(len(points), bool)
-    distance = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=-1)
-    np.fill_diagonal(distance, np.inf)
-    nearest = distance.min(axis=1)
-    return nearest > max(floor, 4.0 * float(np.median(nearest)))
 
 
 def _bulk(gaps: np.ndarray) -> np.ndarray:
@@ -276,13 +262,13 @@ def _support(gaps: np.ndarray, confidence: float) -> tuple[float, float]:
 
 
 def _near_angle(degrees: np.ndarray, spread: float) -> np.ndarray:
-    """Mask of the headings within `spread` robust deviations (at least ``FLOORS["heading"]``)
+    """Mask of the headings within `spread` robust deviations (at least `HEADING_FLOOR_DEG`)
     of their circular mean (an unknown, NaN heading is near)."""
     known = ~np.isnan(degrees)
     if not known.any():
         return np.ones(len(degrees), bool)
     off = _angle_off(degrees, _circular_mean(degrees[known]))
-    deviation = max(1.4826 * np.median(off[known]), FLOORS["heading"])
+    deviation = max(1.4826 * np.median(off[known]), HEADING_FLOOR_DEG)
     return ~(off > spread * deviation)
 
 
