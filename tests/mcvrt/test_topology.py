@@ -149,6 +149,23 @@ def test_a_second_lane_is_not_an_outlier(tracklet_factory: Factory) -> None:
     assert link.entry.box[0] < 20.0 and link.entry.box[2] > 320.0
 
 
+def test_the_slowest_vehicle_counts_where_it_enters(tracklet_factory: Factory) -> None:
+    """Eight vehicles take 4-7 s and enter c2 at x ~ 0; the slowest (8 s) enters at x ~ 300,
+    heading the same way, apart from all the others: the window still reaches it."""
+    looks = np.eye(9)
+    tracklets = []
+    for v, gap in enumerate([4.0, 4.4, 4.8, 5.2, 5.6, 6.0, 6.4, 7.0, 8.0]):
+        tracklets += [moving(tracklet_factory, "c1", v + 1, 20.0 * v, 480.0, 4.0, looks[v]),
+                      moving(tracklet_factory, "c2", v + 1, 20.0 * v + 2.9 + gap,
+                             300.0 if v == 8 else float(v), 4.0, looks[v])]
+    table = Table.build(tracklets, 5)
+    index = table.index()
+    first = np.array([index[("c1", v + 1)] for v in range(9)])
+    second = np.array([index[("c2", v + 1)] for v in range(9)])
+    link = learn_topology(table, first, second, RULES)[("c1", "c2")]
+    assert link.evidence == 9 and link.max_s >= 8.0
+
+
 @pytest.mark.parametrize(("seed_confidence", "found"), [(0.5, False), (0.75, True)])
 def test_the_first_round_finds_a_transition_just_outside_the_confident_pairs(
         tracklet_factory: Factory, seed_confidence: float, found: bool) -> None:
