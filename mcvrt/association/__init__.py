@@ -109,20 +109,40 @@ def transitions(table: Table, clustering: Clustering) -> tuple[np.ndarray, np.nd
     """Every (earlier row, later row) of one identity seen by two different cameras, where the
     earlier row is the last of its camera to end before the later row starts and the later row
     the first of its camera to start after the earlier row ends (another fragment of either
-    camera would stretch the travel time)."""
+    camera would stretch the travel time). Time grows with the square of an identity's size
+    (a parked car tracked in fragments for hours is one large identity), memory with its size:
+    at most `PAIR_CHUNK` member pairs are checked at once."""
     rows = np.argsort(clustering.labels, kind="stable")  # by identity, then start time
-    first, second = [], []
+    first, second = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for members in np.split(rows, np.flatnonzero(np.diff(clustering.labels[rows])) + 1):
-        a, b = np.triu_indices(len(members), k=1)
-        a, b = members[a], members[b]
-        camera, starts, ends = (table.cameras[members][None, :], table.starts[members][None, :],
-                                table.ends[members][None, :])
-        between = (ends > table.ends[a][:, None]) & (ends <= table.starts[b][:, None])
-        later_exit = (camera == table.cameras[a][:, None]) & between
-        between = (starts >= table.ends[a][:, None]) & (starts < table.starts[b][:, None])
-        earlier_entry = (camera == table.cameras[b][:, None]) & between
-        keep = ((table.cameras[a] != table.cameras[b]) & ~later_exit.any(axis=1)
-                & ~earlier_entry.any(axis=1))
-        first.append(a[keep])
-        second.append(b[keep])
+        if len(members) < 2:
+            continue
+        camera, starts, ends = (table.cameras[members], table.starts[members],
+                                table.ends[members])
+        next_exit = _next_of_camera(camera, ends)  # its camera's next end after its own
+        last_entry = -_next_of_camera(camera, -starts)  # its camera's last start before its own
+        step = max(1, PAIR_CHUNK // len(members))
+        for lo in range(0, len(members) - 1, step):
+            a = np.arange(lo, min(lo + step, len(members)))[:, None]
+            b = np.arange(len(members))[None, :]
+            a, b = np.nonzero((b > a) & (camera[b] != camera[a])
+                              & (next_exit[a] > starts[b]) & (last_entry[b] < ends[a]))
+            first.append(members[a + lo])
+            second.append(members[b])
     return np.concatenate(first), np.concatenate(second)
+
+
+PAIR_CHUNK = 1 << 20  # (earlier, later) member pairs of one identity checked at once
+
+
+def _next_of_camera(camera: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """For each element, the smallest of the `times` of its camera that is greater than its
+    own (+inf where none is)."""
+    out = np.full(len(times), np.inf)
+    for c in np.unique(camera):
+        own = np.flatnonzero(camera == c)
+        ordered = np.sort(times[own])
+        k = np.searchsorted(ordered, times[own], side="right")
+        found = k < len(ordered)
+        out[own[found]] = ordered[k[found]]
+    return out

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from scipy.stats import beta
 
-from mcvrt.association import match_tracklets
+from mcvrt.association import match_tracklets, transitions
+from mcvrt.association.clustering import Clustering
 from mcvrt.association.table import Table
 from mcvrt.association.topology import LinkLearning, learn_topology, topology_mapping
 from mcvrt.config import MatchingConfig
@@ -186,3 +187,53 @@ def test_the_first_round_finds_a_transition_just_outside_the_confident_pairs(
     assert (ids[("c1", 4)] == ids[("c2", 4)]) is found
     (pair,) = graph.graph["topology"]["pairs"]
     assert (pair["max_s"] >= 6.1) is found
+
+
+def _transitions(table: Table, labels: np.ndarray) -> list[tuple[int, int]]:
+    first, second = transitions(table, Clustering(labels, np.zeros(0, bool)))
+    return list(zip(first.tolist(), second.tolist(), strict=True))
+
+
+def _by_definition(table: Table, labels: np.ndarray) -> set[tuple[int, int]]:
+    """`transitions` spelled out: rows a, b of one identity and two cameras, a listed first (the
+    table's start order), with no row of a's camera ending after a and by b's start and no row
+    of b's camera starting from a's end and before b."""
+    found = set()
+    for a in range(len(table)):
+        for b in range(a + 1, len(table)):
+            same = labels == labels[a]
+            if labels[b] != labels[a] or table.cameras[a] == table.cameras[b]:
+                continue
+            later_exit = (same & (table.cameras == table.cameras[a]) & (table.ends > table.ends[a])
+                          & (table.ends <= table.starts[b]))
+            earlier_entry = (same & (table.cameras == table.cameras[b])
+                             & (table.starts >= table.ends[a]) & (table.starts < table.starts[b]))
+            if not later_exit.any() and not earlier_entry.any():
+                found.add((a, b))
+    return found
+
+
+def test_transitions_skip_fragments_that_stretch_the_travel_time(
+        tracklet_factory: Factory) -> None:
+    tracklets = [tracklet_factory("c1", 1, range(0, 20)), tracklet_factory("c1", 2, range(30, 50)),
+                 tracklet_factory("c2", 1, range(80, 100)),
+                 tracklet_factory("c2", 2, range(120, 140))]
+    table = Table.build(tracklets, 5)
+    index = table.index()
+    assert _transitions(table, np.ones(len(table), np.int64)) == [(index[("c1", 2)],
+                                                                   index[("c2", 1)])]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_transitions_follow_their_definition(tracklet_factory: Factory, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    tracklets = []
+    for k in range(60):
+        start = int(rng.integers(0, 400))
+        tracklets.append(tracklet_factory(f"c{rng.integers(1, 4)}", k,
+                                          range(start, start + int(rng.integers(5, 40)))))
+    table = Table.build(tracklets, 5)
+    labels = rng.integers(1, 6, len(table))
+    found = _transitions(table, labels)
+    assert found and len(found) == len(set(found))
+    assert set(found) == _by_definition(table, labels)
