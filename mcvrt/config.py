@@ -212,7 +212,7 @@ class MatchingConfig:
     rerank_k2: int = 3  # neighbours averaged in the local query expansion (1 = none)
     rerank_lambda: float = 0.3  # weight of the base score (the rest: Jaccard of neighbour sets)
     link_rounds: int = 2  # rounds of matching with a camera-link model learned from the run
-    link_min_similarity: float = 0.87  # confident pairs (mutual best) the model starts from
+    link_min_similarity: float = 0.85  # confident pairs (mutual best) the model starts from
     link_min_transitions: int = 3  # a camera pair needs this many consistent transitions
     link_margin_s: float = 0.25  # added to both ends of a learned travel-time window
     link_confidence: float = 0.6  # a learned window: upper confidence bound on the travel times
