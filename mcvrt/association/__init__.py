@@ -112,37 +112,39 @@ def transitions(table: Table, clustering: Clustering) -> tuple[np.ndarray, np.nd
     camera would stretch the travel time). Time grows with the square of an identity's size
     (a parked car tracked in fragments for hours is one large identity), memory with its size:
     at most `PAIR_CHUNK` member pairs are checked at once."""
+    group = clustering.labels * len(table.camera_ids) + table.cameras  # identity and camera
+    next_exit = _next_in_group(group, table.ends)  # the next end of its identity in its camera
+    last_entry = -_next_in_group(group, -table.starts)  # the last start before its own there
     rows = np.argsort(clustering.labels, kind="stable")  # by identity, then start time
     first, second = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for members in np.split(rows, np.flatnonzero(np.diff(clustering.labels[rows])) + 1):
         if len(members) < 2:
             continue
-        camera, starts, ends = (table.cameras[members], table.starts[members],
-                                table.ends[members])
-        next_exit = _next_of_camera(camera, ends)  # its camera's next end after its own
-        last_entry = -_next_of_camera(camera, -starts)  # its camera's last start before its own
-        step = max(1, PAIR_CHUNK // len(members))
+        position, step = np.arange(len(members)), max(1, PAIR_CHUNK // len(members))
         for lo in range(0, len(members) - 1, step):
-            a = np.arange(lo, min(lo + step, len(members)))[:, None]
-            b = np.arange(len(members))[None, :]
-            a, b = np.nonzero((b > a) & (camera[b] != camera[a])
-                              & (next_exit[a] > starts[b]) & (last_entry[b] < ends[a]))
-            first.append(members[a + lo])
-            second.append(members[b])
+            a = members[lo : lo + step, None]
+            k, j = np.nonzero((position > position[lo : lo + step, None])
+                              & (table.cameras[members] != table.cameras[a])
+                              & (next_exit[a] > table.starts[members])
+                              & (last_entry[members] < table.ends[a]))
+            first.append(members[lo + k])
+            second.append(members[j])
     return np.concatenate(first), np.concatenate(second)
 
 
 PAIR_CHUNK = 1 << 20  # (earlier, later) member pairs of one identity checked at once
 
 
-def _next_of_camera(camera: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """For each element, the smallest of the `times` of its camera that is greater than its
-    own (+inf where none is)."""
-    out = np.full(len(times), np.inf)
-    for c in np.unique(camera):
-        own = np.flatnonzero(camera == c)
-        ordered = np.sort(times[own])
-        k = np.searchsorted(ordered, times[own], side="right")
-        found = k < len(ordered)
-        out[own[found]] = ordered[k[found]]
+def _next_in_group(group: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """For each element, the smallest of the `times` of its `group` that is greater than its own
+    (+inf where none is)."""
+    order = np.lexsort((times, group))
+    g, t = group[order], times[order]
+    new_run = np.ones(len(t), bool)  # where a run of equal (group, time) begins
+    new_run[1:] = (g[1:] != g[:-1]) | (t[1:] != t[:-1])
+    after = np.r_[np.flatnonzero(new_run)[1:], len(t)][np.cumsum(new_run) - 1]  # next run's start
+    found = after < len(t)
+    found[found] = g[after[found]] == g[found]
+    out = np.full(len(t), np.inf)
+    out[order[found]] = t[after[found]]
     return out
